@@ -1,0 +1,545 @@
+// Package config parses a runbook file into a Config: the first stage of
+// runbook file → parsed config → graph → plan → apply → report. Parsing
+// never evaluates step attributes; it only records expressions and the
+// references between steps, found with expr.Variables().
+package config
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/runbook-hpc/runbook/steps"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Config is one parsed runbook.
+type Config struct {
+	Filename  string
+	Runbook   *Runbook
+	Variables []*Variable
+	Locals    []*Local
+	// Steps in declaration order; declaration order breaks ties in the graph.
+	Steps  []*Step
+	byName map[string]*Step
+	// Parser holds the sources, for rendering diagnostics with snippets.
+	Parser *hclparse.Parser
+}
+
+// Runbook is the `runbook "name" { ... }` block.
+type Runbook struct {
+	Name        string
+	Title       string
+	Description string
+	// Hosts selects targets: a group, a host, or a list of them.
+	Hosts     []string
+	DeclRange hcl.Range
+}
+
+// Variable is a `variable "name" { ... }` block, with Terraform's semantics.
+type Variable struct {
+	Name        string
+	Description string
+	Type        cty.Type
+	Default     cty.Value // cty.NilVal when the variable is required
+	Sensitive   bool
+	Validations []*Validation
+	DeclRange   hcl.Range
+}
+
+// Validation is a condition on a variable's value, evaluated with only
+// `var` in scope.
+type Validation struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
+}
+
+// Local is one attribute of a `locals { }` block.
+type Local struct {
+	Name string
+	Expr hcl.Expression
+}
+
+// Step is one `step "kind" "name" { ... }` block.
+type Step struct {
+	Kind      string
+	Name      string
+	KindImpl  steps.Kind
+	Title     hcl.Expression
+	Checklist hcl.Expression
+	When      hcl.Expression
+	Become    hcl.Expression
+	Timeout   hcl.Expression
+	Retries   hcl.Expression
+	Delay     hcl.Expression
+	Until     hcl.Expression
+	// DependsOn names steps that must run first although nothing is
+	// referenced from them.
+	DependsOn []string
+	// Body holds the kind's own attributes, decoded with KindImpl.Spec().
+	Body hcl.Body
+	// Refs are the steps this one reads (step.<name>.…), sorted.
+	Refs      []string
+	DeclRange hcl.Range
+	// attrRanges lets a kind's AttrError point at the attribute's line.
+	attrRanges map[string]hcl.Range
+}
+
+// AttrRange returns where attribute name is written, or the block itself.
+func (s *Step) AttrRange(name string) hcl.Range {
+	if r, ok := s.attrRanges[name]; ok {
+		return r
+	}
+	return s.DeclRange
+}
+
+// Step returns the step called name, or nil.
+func (c *Config) Step(name string) *Step { return c.byName[name] }
+
+// Variable returns the variable called name, or nil.
+func (c *Config) Variable(name string) *Variable {
+	for _, v := range c.Variables {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+var topSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "runbook", LabelNames: []string{"name"}},
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "step", LabelNames: []string{"kind", "name"}},
+	},
+}
+
+var runbookSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "title"}, {Name: "description"}, {Name: "hosts"},
+	},
+}
+
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "type"}, {Name: "default"}, {Name: "description"}, {Name: "sensitive"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "validation"}},
+}
+
+var validationSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "condition", Required: true}, {Name: "error_message", Required: true},
+	},
+}
+
+// CommonAttributes are the attributes every step may have, whatever its kind.
+var CommonAttributes = []string{"title", "checklist", "depends_on", "when", "become", "timeout", "retries", "delay", "until"}
+
+var stepCommonSchema = func() *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, n := range CommonAttributes {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	return s
+}()
+
+// ParseFile reads and parses a runbook file with the given step kinds.
+func ParseFile(filename string, kinds steps.Registry) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(filename)
+	if err != nil {
+		return &Config{Filename: filename, Parser: hclparse.NewParser()}, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read runbook",
+			Detail:   err.Error(),
+		}}
+	}
+	return Parse(src, filename, kinds)
+}
+
+// Parse parses runbook source. It always returns a Config (possibly
+// partial) so callers can render diagnostics against its sources.
+func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diagnostics) {
+	p := hclparse.NewParser()
+	cfg := &Config{Filename: filename, Parser: p, byName: map[string]*Step{}}
+	f, diags := p.ParseHCL(src, filename)
+	if diags.HasErrors() {
+		return cfg, diags
+	}
+	content, moreDiags := f.Body.Content(topSchema)
+	diags = append(diags, moreDiags...)
+
+	vars := map[string]*Variable{}
+	locals := map[string]*Local{}
+	for _, block := range content.Blocks {
+		switch block.Type {
+		case "runbook":
+			if cfg.Runbook != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate runbook block",
+					Detail:   fmt.Sprintf("A file holds one runbook; the first is at %s.", cfg.Runbook.DeclRange),
+					Subject:  block.DefRange.Ptr(),
+				})
+				continue
+			}
+			rb, d := decodeRunbook(block)
+			diags = append(diags, d...)
+			cfg.Runbook = rb
+		case "variable":
+			v, d := decodeVariable(block)
+			diags = append(diags, d...)
+			if prev, dup := vars[v.Name]; dup {
+				diags = append(diags, duplicate("variable", v.Name, prev.DeclRange, block.DefRange))
+				continue
+			}
+			vars[v.Name] = v
+			cfg.Variables = append(cfg.Variables, v)
+		case "locals":
+			attrs, d := block.Body.JustAttributes()
+			diags = append(diags, d...)
+			for _, a := range sortedAttrs(attrs) {
+				if _, dup := locals[a.Name]; dup {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Duplicate local value",
+						Detail:   fmt.Sprintf("local.%s is defined more than once.", a.Name),
+						Subject:  a.NameRange.Ptr(),
+					})
+					continue
+				}
+				l := &Local{Name: a.Name, Expr: a.Expr}
+				locals[a.Name] = l
+				cfg.Locals = append(cfg.Locals, l)
+			}
+		case "step":
+			s, d := decodeStep(block, kinds)
+			diags = append(diags, d...)
+			if s == nil {
+				continue
+			}
+			if prev, dup := cfg.byName[s.Name]; dup {
+				diags = append(diags, duplicate("step", s.Name, prev.DeclRange, block.DefRange))
+				continue
+			}
+			cfg.byName[s.Name] = s
+			cfg.Steps = append(cfg.Steps, s)
+		}
+	}
+	if cfg.Runbook == nil && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing runbook block",
+			Detail:   `A runbook file needs one block: runbook "name" { title = "..." }.`,
+			Subject:  &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
+		})
+	}
+	diags = append(diags, cfg.checkReferences(vars, locals)...)
+	return cfg, diags
+}
+
+func duplicate(what, name string, first, again hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s %q", what, name),
+		Detail:   fmt.Sprintf("A %s named %q was already declared at %s; names must be unique.", what, name, first),
+		Subject:  again.Ptr(),
+	}
+}
+
+func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Range.Start.Byte < out[j].Range.Start.Byte })
+	return out
+}
+
+func decodeRunbook(block *hcl.Block) (*Runbook, hcl.Diagnostics) {
+	rb := &Runbook{Name: block.Labels[0], DeclRange: block.DefRange}
+	diags := validName("runbook", rb.Name, block.LabelRanges[0])
+	content, d := block.Body.Content(runbookSchema)
+	diags = append(diags, d...)
+	for name, attr := range content.Attributes {
+		switch name {
+		case "title":
+			diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &rb.Title)...)
+		case "description":
+			diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &rb.Description)...)
+		case "hosts":
+			v, d := attr.Expr.Value(nil)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			hosts, err := stringOrList(v)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid hosts",
+					Detail:   "hosts is a group or host name, or a list of them: " + err.Error(),
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+			}
+			rb.Hosts = hosts
+		}
+	}
+	return rb, diags
+}
+
+// stringOrList accepts "a" or ["a", "b"].
+func stringOrList(v cty.Value) ([]string, error) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	if !v.IsWhollyKnown() {
+		return nil, fmt.Errorf("value is not known")
+	}
+	if v.Type() == cty.String {
+		return []string{v.AsString()}, nil
+	}
+	lv, err := convert.Convert(v, cty.List(cty.String))
+	if err != nil {
+		return nil, fmt.Errorf("want a string or a list of strings, got %s", v.Type().FriendlyName())
+	}
+	var out []string
+	for it := lv.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			return nil, fmt.Errorf("list holds a null")
+		}
+		out = append(out, e.AsString())
+	}
+	return out, nil
+}
+
+func decodeVariable(block *hcl.Block) (*Variable, hcl.Diagnostics) {
+	v := &Variable{Name: block.Labels[0], Type: cty.DynamicPseudoType, DeclRange: block.DefRange}
+	diags := validName("variable", v.Name, block.LabelRanges[0])
+	content, d := block.Body.Content(variableSchema)
+	diags = append(diags, d...)
+	if attr, ok := content.Attributes["type"]; ok {
+		ty, d := typeexpr.TypeConstraint(attr.Expr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v.Type = ty
+		}
+	}
+	if attr, ok := content.Attributes["description"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &v.Description)...)
+	}
+	if attr, ok := content.Attributes["sensitive"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &v.Sensitive)...)
+	}
+	if attr, ok := content.Attributes["default"]; ok {
+		val, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			conv, err := convert.Convert(val, v.Type)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid default value for variable",
+					Detail:   fmt.Sprintf("The default of var.%s does not match its type: %s.", v.Name, err),
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+			} else {
+				v.Default = conv
+			}
+		}
+	}
+	for _, vb := range content.Blocks {
+		vc, d := vb.Body.Content(validationSchema)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		val := &Validation{Condition: vc.Attributes["condition"].Expr, ErrorMessage: vc.Attributes["error_message"].Expr, DeclRange: vb.DefRange}
+		for _, tr := range val.Condition.Variables() {
+			if tr.RootName() != "var" {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid reference in variable validation",
+					Detail:   "A validation condition may only refer to var.<name>; it runs before anything else is known.",
+					Subject:  tr.SourceRange().Ptr(),
+				})
+			}
+		}
+		v.Validations = append(v.Validations, val)
+	}
+	return v, diags
+}
+
+func decodeStep(block *hcl.Block, kinds steps.Registry) (*Step, hcl.Diagnostics) {
+	s := &Step{Kind: block.Labels[0], Name: block.Labels[1], DeclRange: block.DefRange, attrRanges: map[string]hcl.Range{}}
+	diags := validName("step", s.Name, block.LabelRanges[1])
+	kind, ok := kinds[s.Kind]
+	if !ok {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Unknown step kind %q", s.Kind),
+			Detail:   fmt.Sprintf("Step kinds are: %s.%s", joinQuoted(kinds.Names()), suggest(s.Kind, kinds.Names())),
+			Subject:  block.LabelRanges[0].Ptr(),
+		})
+		return nil, diags
+	}
+	s.KindImpl = kind
+	content, rest, d := block.Body.PartialContent(stepCommonSchema)
+	diags = append(diags, d...)
+	s.Body = rest
+	for name, attr := range content.Attributes {
+		s.attrRanges[name] = attr.Expr.Range()
+		switch name {
+		case "title":
+			s.Title = attr.Expr
+		case "checklist":
+			s.Checklist = attr.Expr
+		case "when":
+			s.When = attr.Expr
+		case "become":
+			s.Become = attr.Expr
+		case "timeout":
+			s.Timeout = attr.Expr
+		case "retries":
+			s.Retries = attr.Expr
+		case "delay":
+			s.Delay = attr.Expr
+		case "until":
+			s.Until = attr.Expr
+		case "depends_on":
+			exprs, d := hcl.ExprList(attr.Expr)
+			diags = append(diags, d...)
+			for _, e := range exprs {
+				tr, d := hcl.AbsTraversalForExpr(e)
+				if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid depends_on entry",
+						Detail:   "depends_on lists steps as step.<name>, for example depends_on = [step.create_qos].",
+						Subject:  e.Range().Ptr(),
+					})
+					continue
+				}
+				if a, ok := tr[1].(hcl.TraverseAttr); ok {
+					s.DependsOn = append(s.DependsOn, a.Name)
+				}
+			}
+		}
+	}
+	if attrs, d := rest.JustAttributes(); !d.HasErrors() {
+		for n, a := range attrs {
+			s.attrRanges[n] = a.Expr.Range()
+		}
+	}
+	return s, diags
+}
+
+// Expressions returns every expression of a step (common and kind-specific)
+// whose references matter for the graph and for reference checks.
+func (s *Step) traversals() []hcl.Traversal {
+	var trs []hcl.Traversal
+	for _, e := range []hcl.Expression{s.Title, s.Checklist, s.When, s.Become, s.Timeout, s.Retries, s.Delay, s.Until} {
+		if e != nil {
+			trs = append(trs, e.Variables()...)
+		}
+	}
+	trs = append(trs, hcldec.Variables(s.Body, s.KindImpl.Spec())...)
+	return trs
+}
+
+// checkReferences reports references to undeclared variables, locals and
+// steps, and records each step's step-to-step references.
+func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*Local) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	check := func(tr hcl.Traversal, allowStep, allowSelf bool) (stepRef string) {
+		root := tr.RootName()
+		name := ""
+		if len(tr) > 1 {
+			if a, ok := tr[1].(hcl.TraverseAttr); ok {
+				name = a.Name
+			}
+		}
+		bad := func(summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: tr.SourceRange().Ptr()})
+		}
+		switch root {
+		case "var":
+			if _, ok := vars[name]; !ok {
+				bad("Reference to undeclared variable", fmt.Sprintf("No variable %q is declared.%s", name, suggest(name, mapKeys(vars))))
+			}
+		case "local":
+			if _, ok := locals[name]; !ok {
+				bad("Reference to undeclared local value", fmt.Sprintf("No local value %q is declared.%s", name, suggest(name, mapKeys(locals))))
+			}
+		case "step":
+			if !allowStep {
+				bad("Invalid reference", "Step results are not known here; only var, local and host may be used.")
+				return ""
+			}
+			if _, ok := c.byName[name]; !ok {
+				bad("Reference to undeclared step", fmt.Sprintf("No step %q is declared.%s", name, suggest(name, mapKeys(c.byName))))
+				return ""
+			}
+			return name
+		case "host", "runbook":
+		case "self":
+			if !allowSelf {
+				bad("Invalid reference to self", "self (this step's own results) may only be used in until.")
+			}
+		default:
+			bad("Unknown reference", fmt.Sprintf("%q is not something a runbook can refer to; use var., local., step., host. or runbook.", root))
+		}
+		return ""
+	}
+	for _, l := range c.Locals {
+		for _, tr := range l.Expr.Variables() {
+			check(tr, false, false)
+		}
+	}
+	for _, s := range c.Steps {
+		refs := map[string]bool{}
+		for _, tr := range s.traversals() {
+			isUntil := false
+			if s.Until != nil {
+				for _, u := range s.Until.Variables() {
+					if u.SourceRange() == tr.SourceRange() {
+						isUntil = true
+					}
+				}
+			}
+			if n := check(tr, true, isUntil); n != "" {
+				if n == s.Name {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Step refers to itself",
+						Detail:   "A step cannot read its own results; use self.<attr> inside until.",
+						Subject:  tr.SourceRange().Ptr(),
+					})
+					continue
+				}
+				refs[n] = true
+			}
+		}
+		for _, d := range s.DependsOn {
+			if _, ok := c.byName[d]; !ok {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Reference to undeclared step",
+					Detail:   fmt.Sprintf("depends_on names step %q, which is not declared.%s", d, suggest(d, mapKeys(c.byName))),
+					Subject:  s.AttrRange("depends_on").Ptr(),
+				})
+			}
+		}
+		s.Refs = mapKeys(refs)
+	}
+	return diags
+}

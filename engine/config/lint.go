@@ -1,0 +1,56 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Lint returns warnings: things that work but are risky.
+//
+// A variable interpolated into a `command` string without shellquote() can
+// change the command (a value like "x; rm -rf /"), unless a validation
+// rule constrains it.
+func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, s := range c.Steps {
+		body, ok := s.Body.(*hclsyntax.Body)
+		if !ok {
+			continue
+		}
+		for _, name := range []string{"command", "unless"} {
+			attr, ok := body.Attributes[name]
+			if !ok {
+				continue
+			}
+			tmpl, ok := attr.Expr.(*hclsyntax.TemplateExpr)
+			if !ok {
+				continue
+			}
+			for _, part := range tmpl.Parts {
+				tr, ok := part.(*hclsyntax.ScopeTraversalExpr)
+				if !ok || tr.Traversal.RootName() != "var" || len(tr.Traversal) < 2 {
+					continue
+				}
+				a, ok := tr.Traversal[1].(hcl.TraverseAttr)
+				if !ok {
+					continue
+				}
+				v := c.Variable(a.Name)
+				if v == nil || len(v.Validations) > 0 {
+					continue
+				}
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "Unquoted variable in a shell command",
+					Detail: fmt.Sprintf("var.%s is put into the command as is and has no validation rule, so a value with spaces, quotes or ; changes the command. "+
+						"Write ${shellquote(var.%s)}, use argv = [...], or add a validation block to the variable.", a.Name, a.Name),
+					Subject: tr.SrcRange.Ptr(),
+				})
+			}
+		}
+	}
+	return diags
+}

@@ -1,0 +1,515 @@
+// Package engine runs a parsed runbook: plan (read-only probes, proposals)
+// and apply (the same walk, carrying proposals out). Both walk each host's
+// steps in graph order and produce a report.Run.
+//
+// The flow: config.Parse → config.Order (graph) → Engine.Plan → Engine.Apply
+// → report.Write.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/eval"
+	"github.com/runbook-hpc/runbook/engine/evidence"
+	"github.com/runbook-hpc/runbook/engine/report"
+	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/steps"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Target is one host a runbook runs on.
+type Target struct {
+	Host eval.Host
+	// Describe says how the host is reached, for reports.
+	Describe string
+	// Connect opens the transport; called once per run, inside the run so
+	// an unreachable host is recorded, not fatal to other hosts.
+	Connect func(ctx context.Context) (transport.Transport, error)
+}
+
+// Event is what a watching user interface is told.
+type Event struct {
+	Host    string
+	Step    *report.Step // nil for host-level events
+	Kind    string       // "host_error", "step_started", "step_finished", "progress"
+	Message string
+}
+
+// Engine holds one run's inputs.
+type Engine struct {
+	Config    *config.Config
+	Order     []*config.Step
+	Vars      map[string]cty.Value
+	Redactor  *evidence.Redactor
+	Lang      string
+	Forks     int
+	KeepGoing bool
+	// Hint explains a transport or step error in one line of advice.
+	Hint func(error) string
+	// OnEvent, when set, is called from host goroutines; it must be safe
+	// for concurrent use.
+	OnEvent func(Event)
+}
+
+// New checks the graph and returns an engine; diagnostics are returned for
+// a cycle.
+func New(cfg *config.Config, vars map[string]cty.Value) (*Engine, hcl.Diagnostics) {
+	order, diags := cfg.Order()
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return &Engine{Config: cfg, Order: order, Vars: vars, Forks: 10, Lang: "en"}, nil
+}
+
+type mode int
+
+const (
+	modePlan mode = iota
+	modeApply
+)
+
+// Plan runs read-only steps and every step's probe on each target and
+// returns what apply would do. It never changes a target.
+func (e *Engine) Plan(ctx context.Context, run *report.Run, targets []Target) {
+	e.walk(ctx, modePlan, run, targets)
+}
+
+// Apply runs the steps on each target. run is filled in as the walk goes,
+// so a caller holding it can write the report even after an interrupt.
+func (e *Engine) Apply(ctx context.Context, run *report.Run, targets []Target) {
+	e.walk(ctx, modeApply, run, targets)
+}
+
+// NewRun starts a run record.
+func (e *Engine) NewRun(mode string) *report.Run {
+	r := &report.Run{
+		SchemaVersion: report.SchemaVersion,
+		Mode:          mode,
+		File:          e.Config.Filename,
+		Started:       time.Now().UTC(),
+		Variables:     map[string]string{},
+	}
+	if rb := e.Config.Runbook; rb != nil {
+		r.Runbook, r.Title = rb.Name, rb.Title
+	}
+	for _, v := range e.Config.Variables {
+		val, ok := e.Vars[v.Name]
+		switch {
+		case !ok:
+		case v.Sensitive:
+			r.Variables[v.Name] = "(sensitive)"
+		default:
+			r.Variables[v.Name] = e.Redactor.Redact(renderValue(val))
+		}
+	}
+	return r
+}
+
+func (e *Engine) walk(ctx context.Context, m mode, run *report.Run, targets []Target) {
+	run.Hosts = make([]*report.Host, len(targets))
+	for i, t := range targets {
+		run.Hosts[i] = e.newHostRecord(t)
+	}
+	forks := e.Forks
+	if forks < 1 {
+		forks = 1
+	}
+	sem := make(chan struct{}, forks)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			e.walkHost(ctx, m, t, run.Hosts[i])
+		}()
+	}
+	wg.Wait()
+	run.Ended = time.Now().UTC()
+	run.Result = resultOf(ctx, m, run)
+}
+
+func resultOf(ctx context.Context, m mode, run *report.Run) string {
+	if ctx.Err() != nil {
+		return "interrupted"
+	}
+	for _, h := range run.Hosts {
+		if h.Error != "" {
+			return "failed"
+		}
+		for _, s := range h.Steps {
+			if s.Status == report.StatusFailed || s.Status == report.StatusInterrupted {
+				return "failed"
+			}
+		}
+	}
+	if m == modePlan {
+		return "planned"
+	}
+	return "success"
+}
+
+// newHostRecord lists every step up front as not run, so a report written
+// at any moment shows what never ran.
+func (e *Engine) newHostRecord(t Target) *report.Host {
+	h := &report.Host{Name: t.Host.Name, Transport: t.Describe}
+	static, _ := eval.StaticScope(e.Config, e.Vars)
+	for _, st := range e.Order {
+		rec := &report.Step{Name: st.Name, Kind: st.Kind, Title: st.Kind + " " + st.Name, Status: report.StatusNotRun}
+		if static != nil {
+			if byLang, d := static.Checklist(st); !d.HasErrors() {
+				rec.Checklist = eval.PickLanguage(byLang, e.Lang)
+			}
+		}
+		h.Steps = append(h.Steps, rec)
+	}
+	return h
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.OnEvent != nil {
+		e.OnEvent(ev)
+	}
+}
+
+func (e *Engine) hint(err error) string {
+	var f *steps.Failure
+	if errors.As(err, &f) && f.Hint != "" {
+		return f.Hint
+	}
+	if e.Hint != nil {
+		return e.Hint(err)
+	}
+	return ""
+}
+
+func (e *Engine) walkHost(ctx context.Context, m mode, t Target, hr *report.Host) {
+	if ctx.Err() != nil {
+		return
+	}
+	tr, err := t.Connect(ctx)
+	if err != nil {
+		hr.Error = e.Redactor.Redact(err.Error())
+		hr.Hint = e.hint(err)
+		for _, s := range hr.Steps {
+			s.Summary = "host could not be reached"
+		}
+		e.emit(Event{Host: hr.Name, Kind: "host_error", Message: hr.Error})
+		return
+	}
+	defer tr.Close()
+	if d := tr.Describe(); d != "" {
+		hr.Transport = d
+	}
+	scope, diags := eval.NewScope(e.Config, e.Vars, t.Host)
+	if diags.HasErrors() {
+		hr.Error = diags.Error()
+		return
+	}
+	blocked := map[string]string{} // step → why it cannot run
+	pending := map[string]bool{}   // plan: steps whose effect apply has yet to make
+	stop := ""
+	for i, st := range e.Order {
+		rec := hr.Steps[i]
+		if ctx.Err() != nil {
+			rec.Summary = "the run was interrupted before this step"
+			continue
+		}
+		if stop != "" {
+			rec.Summary = stop
+			blocked[st.Name] = "did not run"
+			continue
+		}
+		if why := e.blockedBy(st, blocked); why != "" {
+			rec.Summary = why
+			blocked[st.Name] = why
+			continue
+		}
+		// In a plan, a step that reads what an earlier step will change
+		// would read the old state: its result is known only after apply.
+		if waits := dependsOnPending(st, pending); m == modePlan && len(waits) > 0 {
+			rec.Status = report.StatusUnknown
+			rec.Summary = "known after apply: runs after step." + strings.Join(waits, ", step.")
+			pending[st.Name] = true
+			continue
+		}
+		e.runStep(ctx, m, st, rec, scope, tr, hr.Name)
+		if rec.Status == report.StatusPlanned || rec.Status == report.StatusUnknown {
+			pending[st.Name] = true
+		}
+		switch rec.Status {
+		case report.StatusFailed, report.StatusInterrupted:
+			blocked[st.Name] = "failed"
+			if !e.KeepGoing {
+				stop = fmt.Sprintf("not run: step %q failed before it", st.Name)
+			}
+		case report.StatusUnknown:
+			blocked[st.Name] = ""
+		}
+	}
+}
+
+// blockedBy returns why st cannot run because a step it depends on failed.
+func (e *Engine) blockedBy(st *config.Step, blocked map[string]string) string {
+	deps := append(append([]string(nil), st.Refs...), st.DependsOn...)
+	sort.Strings(deps)
+	for _, d := range deps {
+		if why, ok := blocked[d]; ok && why != "" {
+			return fmt.Sprintf("not run: it depends on step %q, which %s", d, why)
+		}
+	}
+	return ""
+}
+
+func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *report.Step, scope *eval.Scope, tr transport.Transport, host string) {
+	fail := func(err error) {
+		rec.Status = report.StatusFailed
+		rec.Error = e.Redactor.Redact(err.Error())
+		rec.Hint = e.Redactor.Redact(e.hint(err))
+		if ctx.Err() != nil {
+			rec.Status = report.StatusInterrupted
+			rec.Error = "interrupted: " + rec.Error
+		}
+	}
+	common, known, diags := scope.EvalCommon(st)
+	rec.Title = common.Title
+	if diags.HasErrors() {
+		fail(diagError(diags))
+		return
+	}
+	if !known {
+		rec.Status = report.StatusUnknown
+		rec.Summary = unknownSummary(scope.UnknownRefs(st))
+		return
+	}
+	if !common.When {
+		rec.Status = report.StatusSkipped
+		rec.Summary = "when is false"
+		scope.SetResult(st.Name, stepValue(nil, false, report.StatusSkipped))
+		return
+	}
+	cfgVal, diags := scope.EvalKind(st)
+	if diags.HasErrors() {
+		fail(diagError(diags))
+		return
+	}
+	if !cfgVal.IsWhollyKnown() {
+		rec.Status = report.StatusUnknown
+		rec.Summary = unknownSummary(scope.UnknownRefs(st))
+		return
+	}
+	step, err := st.KindImpl.Decode(cfgVal)
+	if err != nil {
+		fail(eval.KindError(st, err))
+		return
+	}
+
+	rec.Started = time.Now().UTC()
+	e.emit(Event{Host: host, Step: rec, Kind: "step_started"})
+	defer func() {
+		rec.Ended = time.Now().UTC()
+		e.emit(Event{Host: host, Step: rec, Kind: "step_finished"})
+	}()
+	stepCtx := ctx
+	var deadline time.Time
+	if common.Timeout > 0 {
+		var cancel context.CancelFunc
+		stepCtx, cancel = context.WithTimeout(ctx, common.Timeout)
+		defer cancel()
+		deadline, _ = stepCtx.Deadline()
+	}
+	recorder := &evidence.Recorder{
+		Transport: tr, Redactor: e.Redactor, BecomeOn: common.Become, Deadline: deadline,
+		OnProgress: func(msg string) { e.emit(Event{Host: host, Step: rec, Kind: "progress", Message: msg}) },
+	}
+	defer func() {
+		rec.Commands = recorder.Commands()
+		rec.Notes = recorder.Notes()
+	}()
+
+	if m == modePlan {
+		p, err := step.Plan(stepCtx, recorder)
+		if err != nil {
+			fail(err)
+			return
+		}
+		describe(rec, p)
+		switch p.Action {
+		case steps.Read:
+			rec.Status = report.StatusOK
+		case steps.NoOp:
+			rec.Status = report.StatusUnchanged
+		default:
+			rec.Status = report.StatusPlanned
+		}
+		if p.Action == steps.Read || p.Action == steps.NoOp {
+			scope.SetResult(st.Name, stepValue(p.Outputs, false, rec.Status))
+		}
+		return
+	}
+
+	applied := false
+	var outputs map[string]cty.Value
+	var changed bool
+	var lastErr error
+	for attempt := 0; attempt <= common.Retries; attempt++ {
+		if attempt > 0 {
+			e.emit(Event{Host: host, Step: rec, Kind: "progress", Message: fmt.Sprintf("attempt %d of %d", attempt+1, common.Retries+1)})
+			if err := sleep(stepCtx, common.Delay); err != nil {
+				lastErr = err
+				break
+			}
+		}
+		p, err := step.Plan(stepCtx, recorder)
+		if err == nil {
+			describe(rec, p)
+			outputs = p.Outputs
+			if p.Action != steps.Read && p.Action != steps.NoOp {
+				applied = true
+				var out steps.Outcome
+				out, err = step.Apply(stepCtx, recorder, p)
+				changed = changed || out.Changed
+				if out.Summary != "" {
+					rec.Summary = out.Summary
+				}
+				outputs = out.Outputs
+			}
+		}
+		lastErr = err
+		if err != nil {
+			if stepCtx.Err() != nil {
+				break
+			}
+			continue
+		}
+		self := stepValue(outputs, changed, report.StatusOK)
+		ok, diags := scope.EvalUntil(st, self)
+		if diags.HasErrors() {
+			lastErr = diagError(diags)
+			break
+		}
+		if ok {
+			break
+		}
+		lastErr = fmt.Errorf("until condition still false after %d attempt(s)", attempt+1)
+	}
+	rec.Changed = changed
+	if lastErr != nil {
+		if stepCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			lastErr = fmt.Errorf("step timed out after %s: %w", common.Timeout, lastErr)
+		}
+		fail(lastErr)
+		if c, ok := step.(steps.Canceler); ok && applied {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if cerr := c.Cancel(cctx, recorder); cerr != nil {
+				recorder.Note("cleanup after failure failed: %v", cerr)
+			}
+			cancel()
+		}
+		return
+	}
+	switch {
+	case changed:
+		rec.Status = report.StatusChanged
+	case rec.Action == steps.NoOp.String():
+		rec.Status = report.StatusUnchanged
+	default:
+		rec.Status = report.StatusOK
+	}
+	scope.SetResult(st.Name, stepValue(outputs, changed, rec.Status))
+}
+
+func describe(rec *report.Step, p steps.Proposal) {
+	rec.Action = p.Action.String()
+	rec.Summary = p.Summary
+	rec.Changes = p.Changes
+	rec.Planned = p.Commands
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// stepValue is what other steps see as step.<name>.
+func stepValue(outputs map[string]cty.Value, changed bool, status string) cty.Value {
+	m := map[string]cty.Value{}
+	for k, v := range outputs {
+		m[k] = v
+	}
+	m["changed"] = cty.BoolVal(changed)
+	m["status"] = cty.StringVal(status)
+	m["skipped"] = cty.BoolVal(status == report.StatusSkipped)
+	return cty.ObjectVal(m)
+}
+
+func dependsOnPending(st *config.Step, pending map[string]bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range append(append([]string(nil), st.Refs...), st.DependsOn...) {
+		if pending[d] && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func unknownSummary(refs []string) string {
+	if len(refs) == 0 {
+		return "known after apply"
+	}
+	return "known after apply: depends on step." + strings.Join(refs, ", step.")
+}
+
+// diagError keeps diagnostics readable in a report: summary and detail.
+func diagError(diags hcl.Diagnostics) error {
+	var parts []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		s := d.Summary
+		if d.Detail != "" {
+			s += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			s = d.Subject.String() + ": " + s
+		}
+		parts = append(parts, s)
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+func renderValue(v cty.Value) string {
+	if !v.IsKnown() {
+		return "(unknown)"
+	}
+	if v.IsNull() {
+		return "null"
+	}
+	if v.Type() == cty.String {
+		return v.AsString()
+	}
+	b, err := ctyjsonMarshal(v)
+	if err != nil {
+		return v.GoString()
+	}
+	return string(b)
+}

@@ -1,0 +1,375 @@
+// Package eval evaluates a parsed runbook for one host: locals, the
+// common step attributes and each kind's own attributes. Values that only
+// apply can produce (results of steps not yet run) are cty unknowns, so a
+// plan can say "known after apply" instead of guessing.
+package eval
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/lang"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+// Host is what a runbook can read about its target as host.*.
+type Host struct {
+	Name    string
+	Address string
+	User    string
+	Vars    map[string]cty.Value
+}
+
+func (h Host) value() cty.Value {
+	vars := cty.EmptyObjectVal
+	if len(h.Vars) > 0 {
+		vars = cty.ObjectVal(h.Vars)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":    cty.StringVal(h.Name),
+		"address": cty.StringVal(h.Address),
+		"user":    cty.StringVal(h.User),
+		"vars":    vars,
+	})
+}
+
+// Scope holds everything expressions of one host's run can see.
+type Scope struct {
+	cfg    *config.Config
+	vars   cty.Value
+	locals map[string]cty.Value
+	host   cty.Value
+	// steps holds each step's results once known; absent means unknown.
+	steps map[string]cty.Value
+	funcs map[string]function.Function
+}
+
+// NewScope evaluates locals for host and returns the scope steps run in.
+func NewScope(cfg *config.Config, vars map[string]cty.Value, host Host) (*Scope, hcl.Diagnostics) {
+	s := &Scope{
+		cfg:    cfg,
+		vars:   objectOrEmpty(vars),
+		locals: map[string]cty.Value{},
+		host:   host.value(),
+		steps:  map[string]cty.Value{},
+		funcs:  lang.Functions(filepath.Dir(cfg.Filename)),
+	}
+	return s, s.evalLocals()
+}
+
+// StaticScope is a scope with no host, for what must be known before any
+// host is contacted (checklists, validation).
+func StaticScope(cfg *config.Config, vars map[string]cty.Value) (*Scope, hcl.Diagnostics) {
+	return NewScope(cfg, vars, Host{Name: "(any host)"})
+}
+
+func objectOrEmpty(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// evalLocals evaluates locals in dependency order; locals may refer to
+// each other, so it repeats passes until nothing new resolves.
+func (s *Scope) evalLocals() hcl.Diagnostics {
+	pending := append([]*config.Local(nil), s.cfg.Locals...)
+	for len(pending) > 0 {
+		var next []*config.Local
+		for _, l := range pending {
+			ready := true
+			for _, tr := range l.Expr.Variables() {
+				if tr.RootName() == "local" && len(tr) > 1 {
+					if a, ok := tr[1].(hcl.TraverseAttr); ok {
+						if _, done := s.locals[a.Name]; !done {
+							ready = false
+						}
+					}
+				}
+			}
+			if !ready {
+				next = append(next, l)
+				continue
+			}
+			v, diags := l.Expr.Value(s.Context(nil))
+			if diags.HasErrors() {
+				return diags
+			}
+			s.locals[l.Name] = v
+		}
+		if len(next) == len(pending) {
+			names := make([]string, len(next))
+			for i, l := range next {
+				names[i] = "local." + l.Name
+			}
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Local values refer to each other in a cycle",
+				Detail:   "None of these can be computed first: " + strings.Join(names, ", ") + ".",
+				Subject:  next[0].Expr.Range().Ptr(),
+			}}
+		}
+		pending = next
+	}
+	return nil
+}
+
+// Context builds the evaluation context; self, when not nil, is the
+// current step's own results (for until).
+func (s *Scope) Context(self *cty.Value) *hcl.EvalContext {
+	stepVals := map[string]cty.Value{}
+	for _, st := range s.cfg.Steps {
+		if v, ok := s.steps[st.Name]; ok {
+			stepVals[st.Name] = v
+		} else {
+			stepVals[st.Name] = cty.DynamicVal
+		}
+	}
+	vars := map[string]cty.Value{
+		"var":     s.vars,
+		"local":   objectOrEmpty(s.locals),
+		"host":    s.host,
+		"step":    objectOrEmpty(stepVals),
+		"runbook": s.runbookValue(),
+	}
+	if self != nil {
+		vars["self"] = *self
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}
+}
+
+func (s *Scope) runbookValue() cty.Value {
+	name, title := "", ""
+	if s.cfg.Runbook != nil {
+		name, title = s.cfg.Runbook.Name, s.cfg.Runbook.Title
+	}
+	return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name), "title": cty.StringVal(title)})
+}
+
+// SetResult makes a step's results visible to later steps.
+func (s *Scope) SetResult(step string, v cty.Value) { s.steps[step] = v }
+
+// UnknownRefs lists the steps st reads whose results are not known yet.
+func (s *Scope) UnknownRefs(st *config.Step) []string {
+	var out []string
+	for _, r := range st.Refs {
+		if v, ok := s.steps[r]; !ok || !v.IsWhollyKnown() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Common are a step's evaluated common attributes.
+type Common struct {
+	Title   string
+	When    bool
+	Become  bool
+	Timeout time.Duration
+	Retries int
+	Delay   time.Duration
+}
+
+// EvalCommon evaluates the attributes every step has. known is false when
+// when/become/... depend on results not available yet (in a plan).
+func (s *Scope) EvalCommon(st *config.Step) (c Common, known bool, diags hcl.Diagnostics) {
+	c = Common{Title: st.Kind + " " + st.Name, When: true, Delay: time.Second}
+	ctx := s.Context(nil)
+	known = true
+	get := func(e hcl.Expression, ty cty.Type, name string) (cty.Value, bool) {
+		if e == nil {
+			return cty.NilVal, false
+		}
+		v, d := e.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			return cty.NilVal, false
+		}
+		v, err := convert.Convert(v, ty)
+		if err != nil {
+			diags = append(diags, attrDiag(st, name, fmt.Sprintf("%s must be %s: %s.", name, ty.FriendlyName(), err)))
+			return cty.NilVal, false
+		}
+		if !v.IsKnown() {
+			known = false
+			return cty.NilVal, false
+		}
+		if v.IsNull() {
+			return cty.NilVal, false
+		}
+		return v, true
+	}
+	if v, ok := get(st.Title, cty.String, "title"); ok {
+		c.Title = v.AsString()
+	}
+	if v, ok := get(st.When, cty.Bool, "when"); ok {
+		c.When = v.True()
+	}
+	if v, ok := get(st.Become, cty.Bool, "become"); ok {
+		c.Become = v.True()
+	}
+	if v, ok := get(st.Retries, cty.Number, "retries"); ok {
+		if err := gocty.FromCtyValue(v, &c.Retries); err != nil || c.Retries < 0 {
+			diags = append(diags, attrDiag(st, "retries", "retries must be a whole number, 0 or more."))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		expr hcl.Expression
+		dst  *time.Duration
+	}{{"timeout", st.Timeout, &c.Timeout}, {"delay", st.Delay, &c.Delay}} {
+		if v, ok := get(d.expr, cty.String, d.name); ok {
+			dur, err := ParseDuration(v.AsString())
+			if err != nil {
+				diags = append(diags, attrDiag(st, d.name, fmt.Sprintf("%s: %s", d.name, err)))
+				continue
+			}
+			*d.dst = dur
+		}
+	}
+	return c, known, diags
+}
+
+// ParseDuration reads "30s", "5m", "1h30m" or a bare number of seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return d, nil
+	}
+	var secs float64
+	if _, err := fmt.Sscanf(s, "%g", &secs); err == nil && fmt.Sprint(secs) == s && secs >= 0 {
+		return time.Duration(secs * float64(time.Second)), nil
+	}
+	return 0, fmt.Errorf("%q is not a duration; write it like \"30s\", \"5m\" or \"1h30m\"", s)
+}
+
+// EvalUntil evaluates a step's until condition against its own results.
+func (s *Scope) EvalUntil(st *config.Step, self cty.Value) (bool, hcl.Diagnostics) {
+	if st.Until == nil {
+		return true, nil
+	}
+	v, diags := st.Until.Value(s.Context(&self))
+	if diags.HasErrors() {
+		return false, diags
+	}
+	v, err := convert.Convert(v, cty.Bool)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return false, hcl.Diagnostics{attrDiag(st, "until", "until must be true or false.")}
+	}
+	return v.True(), nil
+}
+
+// EvalKind evaluates the kind's own attributes. The result may hold
+// unknowns during a plan; callers check IsWhollyKnown.
+func (s *Scope) EvalKind(st *config.Step) (cty.Value, hcl.Diagnostics) {
+	return hcldec.Decode(st.Body, st.KindImpl.Spec(), s.Context(nil))
+}
+
+// Checklist evaluates a step's checklist lines in every language given.
+// A checklist is a string, a list of strings, or a map from a language
+// code to either ("en", "ko"); lines without a language are "en".
+func (s *Scope) Checklist(st *config.Step) (map[string][]string, hcl.Diagnostics) {
+	if st.Checklist == nil {
+		return nil, nil
+	}
+	for _, tr := range st.Checklist.Variables() {
+		if r := tr.RootName(); r != "var" && r != "local" && r != "runbook" {
+			return nil, hcl.Diagnostics{attrDiag(st, "checklist", "checklist lines are printed before any host is contacted, so they may only use var, local and runbook.")}
+		}
+	}
+	v, diags := st.Checklist.Value(s.Context(nil))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	bad := hcl.Diagnostics{attrDiag(st, "checklist", `checklist is a string, a list of strings, or a map of language to those, like { en = "...", ko = "..." }.`)}
+	lines := func(v cty.Value) ([]string, bool) {
+		if v.IsNull() || !v.IsWhollyKnown() {
+			return nil, false
+		}
+		if v.Type() == cty.String {
+			return []string{v.AsString()}, true
+		}
+		if !v.Type().IsListType() && !v.Type().IsTupleType() {
+			return nil, false
+		}
+		var out []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			e, err := convert.Convert(e, cty.String)
+			if err != nil || e.IsNull() {
+				return nil, false
+			}
+			out = append(out, e.AsString())
+		}
+		return out, true
+	}
+	if l, ok := lines(v); ok {
+		return map[string][]string{"en": l}, nil
+	}
+	if !v.Type().IsObjectType() && !v.Type().IsMapType() {
+		return nil, bad
+	}
+	out := map[string][]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		l, ok := lines(e)
+		if !ok {
+			return nil, bad
+		}
+		out[k.AsString()] = l
+	}
+	return out, nil
+}
+
+// PickLanguage returns the lines for lang, falling back to English, then
+// to the first language in alphabetical order.
+func PickLanguage(byLang map[string][]string, lang string) []string {
+	if l, ok := byLang[lang]; ok {
+		return l
+	}
+	if l, ok := byLang["en"]; ok {
+		return l
+	}
+	keys := make([]string, 0, len(byLang))
+	for k := range byLang {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return nil
+	}
+	return byLang[keys[0]]
+}
+
+func attrDiag(st *config.Step, attr, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid %s in step %q", attr, st.Name),
+		Detail:   detail,
+		Subject:  st.AttrRange(attr).Ptr(),
+	}
+}
+
+// KindError turns a kind's decode error into a diagnostic on the attribute
+// it names.
+func KindError(st *config.Step, err error) *hcl.Diagnostic {
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid step %q", st.Name),
+		Detail:   err.Error(),
+		Subject:  st.DeclRange.Ptr(),
+	}
+	if attr, ok := asAttrError(err); ok {
+		d.Subject = st.AttrRange(attr).Ptr()
+	}
+	return d
+}

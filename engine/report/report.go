@@ -1,0 +1,157 @@
+// Package report is the last stage: the record of a run (report.json) and
+// the completion checklist people hand over (checklist.md). The record is
+// the single source; every rendering is derived from it.
+package report
+
+import (
+	"time"
+
+	"github.com/runbook-hpc/runbook/steps"
+)
+
+// SchemaVersion of report.json; bump on incompatible changes.
+const SchemaVersion = 1
+
+// Run is everything one plan or apply did.
+type Run struct {
+	SchemaVersion int               `json:"schema_version"`
+	ID            string            `json:"id"`
+	Mode          string            `json:"mode"` // "plan" or "apply"
+	Runbook       string            `json:"runbook"`
+	Title         string            `json:"title,omitempty"`
+	File          string            `json:"file"`
+	Started       time.Time         `json:"started"`
+	Ended         time.Time         `json:"ended"`
+	Result        string            `json:"result"` // success, failed, interrupted, planned
+	Variables     map[string]string `json:"variables,omitempty"`
+	Hosts         []*Host           `json:"hosts"`
+	Checklist     []ChecklistItem   `json:"checklist"`
+}
+
+// Host is one target's part of the run.
+type Host struct {
+	Name      string  `json:"name"`
+	Transport string  `json:"transport"`
+	Error     string  `json:"error,omitempty"`
+	Hint      string  `json:"hint,omitempty"`
+	Steps     []*Step `json:"steps"`
+}
+
+// Step statuses.
+const (
+	StatusOK          = "ok"          // read-only step ran, or a change was applied
+	StatusChanged     = "changed"     // applied and changed the target
+	StatusUnchanged   = "unchanged"   // already as desired
+	StatusSkipped     = "skipped"     // when = false
+	StatusFailed      = "failed"      // ran and failed
+	StatusNotRun      = "not_run"     // an earlier failure stopped the run
+	StatusInterrupted = "interrupted" // SIGINT/SIGTERM while it ran
+	StatusPlanned     = "planned"     // plan only: would run
+	StatusUnknown     = "unknown"     // plan only: depends on results of apply
+)
+
+// Step is one step on one host.
+type Step struct {
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"`
+	Title     string          `json:"title"`
+	Status    string          `json:"status"`
+	Action    string          `json:"action,omitempty"`
+	Summary   string          `json:"summary,omitempty"`
+	Changes   []steps.Change  `json:"changes,omitempty"`
+	Planned   []string        `json:"planned_commands,omitempty"`
+	Changed   bool            `json:"changed"`
+	Started   time.Time       `json:"started,omitempty"`
+	Ended     time.Time       `json:"ended,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Hint      string          `json:"hint,omitempty"`
+	Commands  []CommandRecord `json:"commands,omitempty"`
+	Notes     []string        `json:"notes,omitempty"`
+	Checklist []string        `json:"checklist,omitempty"`
+}
+
+// CommandRecord is evidence: one command as run, secrets redacted.
+type CommandRecord struct {
+	Command  string    `json:"command"`
+	Become   bool      `json:"become,omitempty"`
+	ExitCode int       `json:"exit_code"`
+	Stdout   string    `json:"stdout,omitempty"`
+	Stderr   string    `json:"stderr,omitempty"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// ChecklistItem is one line of the completion checklist.
+type ChecklistItem struct {
+	Text   string `json:"text"`
+	Host   string `json:"host"`
+	Step   string `json:"step"`
+	Ticked bool   `json:"ticked"`
+	// Evidence says what proved the line (the commands and their exit
+	// codes), or Reason why it is not ticked.
+	Evidence []string `json:"evidence,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+}
+
+// HasEvidence reports whether the step gathered anything in this run that
+// can back a checklist line.
+func (s *Step) HasEvidence() bool { return len(s.Commands) > 0 || len(s.Notes) > 0 }
+
+// Succeeded reports whether the step reached its goal in this run.
+func (s *Step) Succeeded() bool {
+	return s.Status == StatusOK || s.Status == StatusChanged || s.Status == StatusUnchanged
+}
+
+// BuildChecklist ticks a line only when its step succeeded in this run and
+// left evidence; a line is never ticked on a guess.
+func (r *Run) BuildChecklist() {
+	r.Checklist = nil
+	for _, h := range r.Hosts {
+		for _, s := range h.Steps {
+			for _, line := range s.Checklist {
+				item := ChecklistItem{Text: line, Host: h.Name, Step: s.Name}
+				switch {
+				case r.Mode != "apply":
+					item.Reason = "plan only: nothing was applied"
+				case !s.Succeeded():
+					item.Reason = reasonFor(s)
+				case !s.HasEvidence():
+					item.Reason = "no evidence was gathered"
+				default:
+					item.Ticked = true
+					for _, c := range s.Commands {
+						item.Evidence = append(item.Evidence, evidenceLine(c))
+					}
+					item.Evidence = append(item.Evidence, s.Notes...)
+				}
+				r.Checklist = append(r.Checklist, item)
+			}
+		}
+	}
+}
+
+func reasonFor(s *Step) string {
+	switch s.Status {
+	case StatusSkipped:
+		return "skipped: " + s.Summary
+	case StatusNotRun:
+		return "not run: " + s.Summary
+	case StatusInterrupted:
+		return "interrupted"
+	case StatusFailed:
+		return "failed: " + s.Error
+	}
+	return s.Status
+}
+
+func evidenceLine(c CommandRecord) string {
+	line := c.Started.UTC().Format(time.RFC3339) + " `" + c.Command + "` → exit " + itoa(c.ExitCode)
+	if c.Error != "" {
+		line += " (" + c.Error + ")"
+	}
+	if out := firstLines(c.Stdout, 2); out != "" {
+		line += ": " + out
+	}
+	return line
+}

@@ -1,0 +1,208 @@
+// Package steps holds runbook's step kinds, one file per kind, behind the
+// small Kind/Step interfaces below. The engine knows no kind by name: it
+// looks kinds up in a Registry, decodes each step's own attributes with the
+// kind's Spec, and drives the resulting Step through Plan and Apply.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Kind is one kind of step ("check", "command", "create", ...).
+type Kind interface {
+	// Spec describes the attributes this kind accepts besides the common
+	// ones every step has (title, checklist, when, become, ...). The engine
+	// evaluates them; the kind never sees an HCL expression.
+	Spec() hcldec.ObjectSpec
+	// Decode turns the evaluated, wholly known attributes into a Step. It
+	// validates values; an AttrError points the diagnostic at an attribute.
+	Decode(cfg cty.Value) (Step, error)
+	// ReadOnly kinds never change the target, so they run in a plan too.
+	ReadOnly() bool
+}
+
+// Validator is implemented by kinds that can check their configuration
+// before anything runs, when some values may still be unknown.
+type Validator interface {
+	Validate(cfg cty.Value) error
+}
+
+// Step is one decoded step ready to run on one host.
+type Step interface {
+	// Plan decides what Apply would do. It may run read-only probes through
+	// ex (they run in a dry run too) and must not change the target.
+	Plan(ctx context.Context, ex Exec) (Proposal, error)
+	// Apply carries out a proposal whose Action changes or runs something.
+	// It is not called for NoOp or Read proposals.
+	Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error)
+}
+
+// Canceler is implemented by steps that leave something behind when they
+// are interrupted (a submitted Slurm job); the engine calls Cancel with a
+// fresh context when a run fails or is interrupted after Apply began.
+type Canceler interface {
+	Cancel(ctx context.Context, ex Exec) error
+}
+
+// Exec is what a step may do on its host. Every command goes through it so
+// the engine can record evidence, redact secrets and enforce timeouts:
+// a step cannot produce evidence it did not gather.
+type Exec interface {
+	Run(ctx context.Context, cmd transport.Command) (transport.Result, error)
+	// Files is nil when the transport cannot transfer files.
+	Files() transport.FileTransport
+	// Become reports whether the step asked to run privileged commands
+	// through sudo; kinds apply it to the commands that need privilege.
+	Become() bool
+	// Note records a line of evidence that is not a command (an assertion
+	// that held, a value read back).
+	Note(format string, args ...any)
+	// Progress tells a watching user what a long wait is waiting for.
+	Progress(format string, args ...any)
+}
+
+// Action is what a step will do when applied.
+type Action int
+
+const (
+	// NoOp: the target already is as desired; nothing will run.
+	NoOp Action = iota
+	// Read: a read-only step; its Plan already did all the work.
+	Read
+	// Create: something absent will be created.
+	Create
+	// Modify: something present will be changed.
+	Modify
+	// Run: a command or job will run; its effect cannot be predicted.
+	Run
+)
+
+func (a Action) String() string {
+	switch a {
+	case NoOp:
+		return "no-op"
+	case Read:
+		return "read"
+	case Create:
+		return "create"
+	case Modify:
+		return "modify"
+	case Run:
+		return "run"
+	}
+	return fmt.Sprintf("action(%d)", int(a))
+}
+
+// Symbol is the one-character mark plans use for an action.
+func (a Action) Symbol() string {
+	switch a {
+	case NoOp:
+		return "="
+	case Read:
+		return "<"
+	case Create:
+		return "+"
+	case Modify:
+		return "~"
+	case Run:
+		return ">"
+	}
+	return "?"
+}
+
+// Change is one field that differs between the live state and the desired one.
+type Change struct {
+	Field   string `json:"field"`
+	Current string `json:"current"`
+	Desired string `json:"desired"`
+}
+
+// Proposal is a step's plan: what it found and what it would do.
+type Proposal struct {
+	Action Action
+	// Summary reads like "create qos moonlight" or "already satisfied (creates: /x exists)".
+	Summary string
+	Changes []Change
+	// Commands are the commands Apply would run, for display.
+	Commands []string
+	// Outputs are the step's results when they are already known (Read and
+	// NoOp proposals); other steps can reference them during the plan.
+	Outputs map[string]cty.Value
+	// Private carries what Plan learned to Apply (probe results).
+	Private any
+}
+
+// Outcome is the result of Apply.
+type Outcome struct {
+	Changed bool
+	Summary string
+	Outputs map[string]cty.Value
+}
+
+// AttrError attributes a decode error to one attribute so the diagnostic
+// can point at its line.
+type AttrError struct {
+	Attr string
+	Err  error
+}
+
+func (e *AttrError) Error() string { return e.Attr + ": " + e.Err.Error() }
+func (e *AttrError) Unwrap() error { return e.Err }
+
+// Failure is a step failure that carries a hint for the admin (the fix from
+// the guide's troubleshooting section or a known Slurm trap).
+type Failure struct {
+	Msg  string
+	Hint string
+	Err  error
+}
+
+func (f *Failure) Error() string { return f.Msg }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Registry maps kind names to kinds.
+type Registry map[string]Kind
+
+// Names lists the registered kinds, sorted, for diagnostics.
+func (r Registry) Names() []string {
+	names := make([]string, 0, len(r))
+	for n := range r {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var builtin = Registry{}
+
+// register adds a kind to the built-in registry; each kind file calls it
+// from init so adding a kind is adding a file.
+func register(name string, k Kind) {
+	if _, dup := builtin[name]; dup {
+		panic("steps: kind registered twice: " + name)
+	}
+	builtin[name] = k
+}
+
+// Builtin returns the kinds compiled into runbook.
+func Builtin() Registry { return builtin }
+
+// sleepCtx waits d or until ctx ends; polling kinds use it so an interrupt
+// never waits out a poll interval.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
