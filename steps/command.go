@@ -95,4 +95,3 @@ func (s *commandStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, 
 	}
 	return Outcome{Changed: true, Summary: "ran: " + s.sc.display(), Outputs: out}, nil
 }
-

@@ -13,12 +13,12 @@ import (
 
 // Exit codes, also documented in README.md.
 const (
-	exitOK       = 0
-	exitFailed   = 1 // a step failed or a host could not be reached
-	exitChanges  = 2 // plan --detailed-exitcode: changes pending
-	exitInvalid  = 3 // invalid runbook, variables, inventory or flags
-	exitSIGINT   = 130
-	exitSIGTERM  = 143
+	exitOK      = 0
+	exitFailed  = 1 // a step failed or a host could not be reached
+	exitChanges = 2 // plan --detailed-exitcode: changes pending
+	exitInvalid = 3 // invalid runbook, variables, inventory or flags
+	exitSIGINT  = 130
+	exitSIGTERM = 143
 )
 
 // exitError carries an exit code up to main; its message (if any) has

@@ -59,7 +59,7 @@ type Recorder struct {
 	Redactor  *Redactor
 	BecomeOn  bool
 	// Deadline, when set, bounds every command (the step's timeout).
-	Deadline time.Time
+	Deadline   time.Time
 	OnProgress func(msg string)
 
 	mu       sync.Mutex

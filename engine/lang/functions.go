@@ -39,13 +39,13 @@ func Functions(baseDir string) map[string]function.Function {
 		"csvdecode": stdlib.CSVDecodeFunc, "tostring": stdlib.MakeToFunc(cty.String),
 		"tonumber": stdlib.MakeToFunc(cty.Number), "tobool": stdlib.MakeToFunc(cty.Bool),
 		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
-		"tomap": stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
-		"try": tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		"tomap":  stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"try":    tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		"shellquote": ShellQuoteFunc,
 		"startswith": stringPredicate(strings.HasPrefix), "endswith": stringPredicate(strings.HasSuffix),
 		"strcontains": stringPredicate(strings.Contains), "strlen": stdlib.StrlenFunc,
 		"formatdate": stdlib.FormatDateFunc, "timeadd": stdlib.TimeAddFunc,
-		"file":       fileFunc(baseDir),
+		"file": fileFunc(baseDir),
 	}
 	fns["templatefile"] = templateFileFunc(baseDir, fns)
 	return fns
