@@ -45,9 +45,9 @@ step "command" "marker" {
 }
 
 step "check" "read_marker" {
-  title     = "Read the marker back"
-  command   = "cat ${shellquote(local.dir)}/marker"
-  parse     = "lines"
+  title      = "Read the marker back"
+  command    = "cat ${shellquote(local.dir)}/marker"
+  parse      = "lines"
   depends_on = [step.marker]
 }
 

@@ -153,16 +153,15 @@ locals {
 # ------------------------------------------------------------------- steps
 
 step "preflight" "cluster" {
-  title         = "Check that Slurm will enforce the QoS"
-  partition     = var.partition
-  qos           = var.qos_name
-  limited_tres  = ["gres/gpu"]
-  sets_priority = true
+  title     = "Check that Slurm will enforce the QoS"
+  partition = var.partition
+  qos       = var.qos_name
+  limits    = local.qos_limits
 }
 
 # Guide step 1.
 step "check" "qos_list" {
-  title     = "List the current QoS"
+  title = "List the current QoS"
   checklist = {
     en = "run `sacctmgr show qos` to check the current QoS list"
     ko = "sacctmgr show qos로 현재 QoS 목록 확인"
@@ -175,7 +174,7 @@ step "check" "qos_list" {
 
 # Guide step 2.
 step "create" "qos" {
-  title     = "Create the ${var.qos_name} QoS"
+  title = "Create the ${var.qos_name} QoS"
   checklist = {
     en = "run `sudo sacctmgr add qos ${var.qos_name}`"
     ko = "sudo sacctmgr add qos ${var.qos_name} 실행"
@@ -188,20 +187,20 @@ step "create" "qos" {
 
 # Guide step 3.
 step "modify" "qos_limits" {
-  title     = "Set GraceTime, MaxWall, MaxTRESPerUser and Priority"
+  title = "Set GraceTime, MaxWall, MaxTRESPerUser and Priority"
   checklist = {
     en = "set the QoS parameters (GraceTime, MaxWall, MaxTRESPerUser)"
     ko = "QoS 파라미터 설정 (GraceTime, MaxWall, MaxTRESPerUser)"
   }
-  entity     = "qos"
-  name       = step.qos.name
-  set        = local.qos_limits
-  become     = var.become
+  entity = "qos"
+  name   = step.qos.name
+  set    = local.qos_limits
+  become = var.become
 }
 
 # Guide step 4.
 step "verify" "qos_settings" {
-  title     = "Read the QoS back and compare"
+  title = "Read the QoS back and compare"
   checklist = {
     en = "run `sacctmgr show qos ${var.qos_name}` to confirm the settings"
     ko = "sacctmgr show qos ${var.qos_name}로 설정 확인"
@@ -213,7 +212,7 @@ step "verify" "qos_settings" {
 }
 
 # Guide step 5 (optional): only with --var account=NAME.
-step "grant" "account_qos" {
+step "grant" "grant_qos" {
   title      = "Grant ${var.qos_name} to the users of account ${var.account}"
   when       = var.account != ""
   account    = var.account
@@ -222,7 +221,7 @@ step "grant" "account_qos" {
   depends_on = [step.qos_settings]
 }
 
-step "verify" "account_qos" {
+step "verify" "check_grant" {
   title = "Confirm the account's users may use ${var.qos_name}"
   when  = var.account != ""
   # GUIDE: `sacctmgr show user format=User,Account,QOS` prints blank columns
@@ -230,7 +229,7 @@ step "verify" "account_qos" {
   entity       = "association"
   account      = var.account
   qos_includes = [step.qos.name]
-  depends_on   = [step.account_qos]
+  depends_on   = [step.grant_qos]
 }
 
 # Testing the QoS: the guide's test job, submitted as the job user.
@@ -258,17 +257,17 @@ step "test_job" "gpu_test" {
     # The testbed's GPUs are fake; its inventory sets has_nvidia_smi = false.
     nvidia_smi = try(host.vars.has_nvidia_smi, true)
   })
-  user           = var.job_user
-  qos            = var.qos_name
-  partition      = var.partition
-  expect_output  = ["QoS: ${var.qos_name}", "Test completed successfully!"]
-  timeout        = "10m"
-  depends_on     = [step.qos_settings, step.account_qos]
+  user          = var.job_user
+  qos           = var.qos_name
+  partition     = var.partition
+  expect_output = ["QoS: ${var.qos_name}", "Test completed successfully!"]
+  timeout       = "10m"
+  depends_on    = [step.qos_settings, step.check_grant]
 }
 
 # Monitoring: the job must show up in the per-QoS accounting statistics.
 step "sacct_check" "accounting" {
-  title     = "Confirm the job in accounting"
+  title = "Confirm the job in accounting"
   checklist = {
     en = "run `sacct --qos=${var.qos_name}` to check the statistics"
     ko = "sacct --qos=${var.qos_name}로 통계 확인"
@@ -289,12 +288,12 @@ step "prove_limit" "gpu_cap" {
   checklist = var.prove_limits ? [
     "prove MaxTRESPerUser: job ${var.max_gpus_per_user + 1} of ${var.max_gpus_per_user + 1} gpu:1 jobs pends with QOSMaxGRESPerUser",
   ] : []
-  user       = var.job_user
-  qos        = var.qos_name
-  partition  = var.partition
-  jobs       = var.max_gpus_per_user + 1
-  gres       = "gpu:1"
+  user          = var.job_user
+  qos           = var.qos_name
+  partition     = var.partition
+  jobs          = var.max_gpus_per_user + 1
+  gres          = "gpu:1"
   expect_reason = "QOSMaxGRESPerUser"
-  timeout    = "2m"
-  depends_on = [step.accounting]
+  timeout       = "2m"
+  depends_on    = [step.accounting]
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/steps/slurm"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/gocty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -41,7 +42,7 @@ type shellCommand struct {
 	Header    *bool             `cty:"header"`
 }
 
-var parseModes = []string{"text", "lines", "json", "kv", "rows"}
+var parseModes = []string{"text", "lines", "json", "kv", "rows", "parsable"}
 
 func decodeShell(cfg cty.Value) (shellCommand, error) {
 	var sc shellCommand
@@ -177,6 +178,12 @@ func (sc shellCommand) outputs(res transport.Result) (map[string]cty.Value, erro
 		out["json"] = v
 	case "kv":
 		out["kv"] = kvValue(string(res.Stdout))
+	case "parsable":
+		rows, err := parsableRows(res.Stdout)
+		if err != nil {
+			return out, err
+		}
+		out["rows"] = rows
 	case "rows":
 		sep := "|"
 		if sc.Separator != nil && *sc.Separator != "" {
@@ -271,6 +278,30 @@ func rowsValue(s, sep string, header bool) cty.Value {
 		return cty.ListValEmpty(cty.Map(cty.String))
 	}
 	return cty.ListVal(rows)
+}
+
+// parsableRows reads Slurm's -P/-p output with its header line; it refuses
+// the fixed-width default, which silently truncates values with '+'.
+func parsableRows(stdout []byte) (cty.Value, error) {
+	if err := slurm.DetectFixedWidth(stdout); err != nil {
+		return cty.NilVal, fmt.Errorf("%w (add -P to the command)", err)
+	}
+	t, err := slurm.ParseParsableHeader(stdout)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	var rows []cty.Value
+	for _, rec := range t.Maps() {
+		m := map[string]cty.Value{}
+		for k, v := range rec {
+			m[k] = cty.StringVal(v)
+		}
+		rows = append(rows, cty.MapVal(m))
+	}
+	if len(rows) == 0 {
+		return cty.ListValEmpty(cty.Map(cty.String)), nil
+	}
+	return cty.ListVal(rows), nil
 }
 
 // tail returns the last n lines of s, for failure messages.

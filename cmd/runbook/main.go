@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -49,7 +50,7 @@ func run(args []string) (code int) {
 		}
 	}()
 	root := newRootCmd()
-	root.SetArgs(args)
+	root.SetArgs(goStyleFlags(args))
 	err := root.Execute()
 	if err == nil {
 		return exitOK
@@ -64,6 +65,34 @@ func run(args []string) (code int) {
 	// cobra's own errors: unknown flags, wrong argument counts.
 	fmt.Fprintln(os.Stderr, "runbook: "+err.Error())
 	return exitInvalid
+}
+
+// goStyleFlags accepts Go/Terraform-style single-dash long flags
+// (`fmt -check`, `-auto-approve`) by doubling the dash; runbook defines no
+// combinable one-letter flags, so nothing is lost.
+func goStyleFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a
+		if a == "--" {
+			copy(out[i:], args[i:])
+			break
+		}
+		name, _, _ := strings.Cut(a, "=")
+		if len(name) > 2 && name[0] == '-' && name[1] != '-' && isFlagName(name[1:]) {
+			out[i] = "-" + a
+		}
+	}
+	return out
+}
+
+func isFlagName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func newRootCmd() *cobra.Command {

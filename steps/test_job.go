@@ -1,0 +1,383 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/steps/slurm"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// test_job submits a batch job, waits for it to finish and asserts where it
+// ran and what it printed: the guide's "Testing the QoS" section. The job
+// is cancelled when the run fails, times out or is interrupted.
+//
+//	step "test_job" "gpu_test" {
+//	  script        = file("test_moonlight_qos.sh")   # or let runbook build one
+//	  qos           = "moonlight"
+//	  partition     = "viz"
+//	  expect_output = ["QoS: moonlight", "Test completed successfully!"]
+//	  timeout       = "10m"
+//	}
+type testJobKind struct{}
+
+func init() { register("test_job", testJobKind{}) }
+
+func (testJobKind) Spec() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{
+		"script":          &hcldec.AttrSpec{Name: "script", Type: cty.String},
+		"script_path":     &hcldec.AttrSpec{Name: "script_path", Type: cty.String},
+		"user":            &hcldec.AttrSpec{Name: "user", Type: cty.String},
+		"qos":             &hcldec.AttrSpec{Name: "qos", Type: cty.String},
+		"partition":       &hcldec.AttrSpec{Name: "partition", Type: cty.String},
+		"gres":            &hcldec.AttrSpec{Name: "gres", Type: cty.String},
+		"time":            &hcldec.AttrSpec{Name: "time", Type: cty.String},
+		"job_name":        &hcldec.AttrSpec{Name: "job_name", Type: cty.String},
+		"output":          &hcldec.AttrSpec{Name: "output", Type: cty.String},
+		"run":             &hcldec.AttrSpec{Name: "run", Type: cty.String},
+		"expect_state":    &hcldec.AttrSpec{Name: "expect_state", Type: cty.String},
+		"expect_exit":     &hcldec.AttrSpec{Name: "expect_exit", Type: cty.Number},
+		"expect_output":   &hcldec.AttrSpec{Name: "expect_output", Type: cty.List(cty.String)},
+		"pending_timeout": &hcldec.AttrSpec{Name: "pending_timeout", Type: cty.String},
+	}
+}
+
+func (testJobKind) ReadOnly() bool { return false }
+
+func (testJobKind) Decode(cfg cty.Value) (Step, error) {
+	s := &testJobStep{}
+	var err error
+	for attr, dst := range map[string]*string{"script": &s.script, "script_path": &s.scriptPath, "user": &s.user,
+		"qos": &s.qos, "partition": &s.partition, "gres": &s.gres, "time": &s.time, "job_name": &s.jobName,
+		"output": &s.output, "run": &s.run, "expect_state": &s.expectState} {
+		if *dst, err = attrString(cfg, attr); err != nil {
+			return nil, err
+		}
+	}
+	if s.expectExit, err = attrInt(cfg, "expect_exit", 0); err != nil {
+		return nil, err
+	}
+	if s.expectOutput, err = attrStrings(cfg, "expect_output"); err != nil {
+		return nil, err
+	}
+	s.pendingTimeout = 30 * time.Second
+	if pt, _ := attrString(cfg, "pending_timeout"); pt != "" {
+		if s.pendingTimeout, err = time.ParseDuration(pt); err != nil {
+			return nil, &AttrError{Attr: "pending_timeout", Err: err}
+		}
+	}
+	if s.expectState == "" {
+		s.expectState = "COMPLETED"
+	}
+	if s.user != "" {
+		if err := requireName(slurm.KindUser, "user", s.user); err != nil {
+			return nil, err
+		}
+	}
+	if s.qos != "" {
+		if err := requireName(slurm.KindQoS, "qos", s.qos); err != nil {
+			return nil, err
+		}
+	}
+	if s.partition != "" {
+		if err := requireName(slurm.KindPartition, "partition", s.partition); err != nil {
+			return nil, err
+		}
+	}
+	if s.script == "" {
+		if s.script, err = s.buildScript(); err != nil {
+			return nil, err
+		}
+	}
+	if !strings.HasPrefix(s.script, "#!") {
+		return nil, &AttrError{Attr: "script", Err: fmt.Errorf("a batch script starts with #! (e.g. #!/bin/bash)")}
+	}
+	if s.scriptPath == "" {
+		s.scriptPath = "/tmp/runbook-test-job.sh"
+	}
+	if !strings.HasPrefix(s.scriptPath, "/") {
+		return nil, &AttrError{Attr: "script_path", Err: fmt.Errorf("script_path must be absolute")}
+	}
+	return s, nil
+}
+
+var safeDirective = regexp.MustCompile(`^[A-Za-z0-9_.:/%=,+-]*$`)
+
+// buildScript writes a batch script from attributes when none is given.
+func (s *testJobStep) buildScript() (string, error) {
+	var b strings.Builder
+	b.WriteString("#!/bin/bash\n")
+	for _, d := range []struct{ opt, val, attr string }{
+		{"--job-name", orDefault(s.jobName, "runbook-test-job"), "job_name"}, {"--partition", s.partition, "partition"},
+		{"--qos", s.qos, "qos"}, {"--gres", s.gres, "gres"}, {"--time", orDefault(s.time, "00:05:00"), "time"},
+		{"--output", orDefault(s.output, "/tmp/runbook-test-job-%j.out"), "output"},
+	} {
+		if d.val == "" {
+			continue
+		}
+		if !safeDirective.MatchString(d.val) {
+			return "", &AttrError{Attr: d.attr, Err: fmt.Errorf("%q has characters a #SBATCH line cannot carry", d.val)}
+		}
+		fmt.Fprintf(&b, "#SBATCH %s=%s\n", d.opt, d.val)
+	}
+	b.WriteString(`echo "Job ID: $SLURM_JOB_ID"` + "\n")
+	b.WriteString(`echo "QoS: $SLURM_JOB_QOS"` + "\n")
+	b.WriteString(`echo "Partition: $SLURM_JOB_PARTITION"` + "\n")
+	b.WriteString(`echo "GPU: $CUDA_VISIBLE_DEVICES"` + "\n")
+	if s.run != "" {
+		b.WriteString(s.run + "\n")
+	}
+	b.WriteString(`echo "Test completed successfully!"` + "\n")
+	return b.String(), nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+type testJobStep struct {
+	script, scriptPath, user   string
+	qos, partition, gres, time string
+	jobName, output, run       string
+	expectState                string
+	expectExit                 int
+	expectOutput               []string
+	pendingTimeout             time.Duration
+
+	mu       sync.Mutex
+	jobID    string
+	login    string
+	finished bool
+}
+
+func (s *testJobStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
+	return Proposal{
+		Action:  Run,
+		Summary: fmt.Sprintf("will run: sbatch --parsable %s (test job; not run in a plan)", s.scriptPath),
+		Commands: []string{
+			fmt.Sprintf("upload %s (%d bytes, mode 0755)", s.scriptPath, len(s.script)),
+			s.asDisplay("sbatch --parsable " + s.scriptPath),
+			"scontrol show job <JOBID>   (polled until the job ends)",
+			s.asDisplay("cat <the job's StdOut file>"),
+		},
+	}, nil
+}
+
+func (s *testJobStep) asDisplay(cmd string) string {
+	if s.user != "" {
+		return "as " + s.user + ": " + cmd
+	}
+	return cmd
+}
+
+func (s *testJobStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error) {
+	login, err := loginUser(ctx, ex)
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.mu.Lock()
+	s.login = login
+	s.mu.Unlock()
+	user := orDefault(s.user, login)
+	if err := s.upload(ctx, ex, user, login); err != nil {
+		return Outcome{}, err
+	}
+
+	res, err := ex.Run(ctx, asUser([]string{"sbatch", "--parsable", s.scriptPath}, user, login))
+	if err != nil {
+		return Outcome{}, err
+	}
+	if serr := slurm.ClassifySubmit(res.Stdout, res.Stderr, res.ExitCode); serr != nil {
+		return Outcome{}, &Failure{Msg: "sbatch refused the job: " + serr.Message + reasonSuffix(serr.Reason), Hint: serr.Hint, Err: serr}
+	}
+	jobID, _, err := slurm.ParseSbatchParsable(res.Stdout)
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.mu.Lock()
+	s.jobID = jobID
+	s.mu.Unlock()
+	ex.Note("submitted job %s as %s", jobID, user)
+
+	job, err := s.wait(ctx, ex, jobID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	s.mu.Lock()
+	s.finished = true
+	s.mu.Unlock()
+
+	outputs := map[string]cty.Value{
+		"job_id": cty.StringVal(jobID), "user": cty.StringVal(user), "state": cty.StringVal(job.JobState),
+		"exit_code": cty.NumberIntVal(int64(job.ExitCode)), "qos": cty.StringVal(job.QOS),
+		"partition": cty.StringVal(job.Partition), "output_file": cty.StringVal(job.StdOut),
+		"node": cty.StringVal(job.NodeList), "output": cty.StringVal(""),
+	}
+	var problems []string
+	if s.qos != "" && !strings.EqualFold(job.QOS, s.qos) {
+		problems = append(problems, fmt.Sprintf("QOS=%s, want %s", job.QOS, s.qos))
+	}
+	if s.partition != "" && job.Partition != s.partition {
+		problems = append(problems, fmt.Sprintf("Partition=%s, want %s", job.Partition, s.partition))
+	}
+	if slurm.NormalizeState(job.JobState) != strings.ToUpper(s.expectState) {
+		problems = append(problems, fmt.Sprintf("JobState=%s Reason=%s, want %s", job.JobState, job.Reason, s.expectState))
+	}
+	if job.ExitCode != s.expectExit {
+		problems = append(problems, fmt.Sprintf("ExitCode=%d:%d, want %d", job.ExitCode, job.Signal, s.expectExit))
+	}
+	ex.Note("job %s: QOS=%s Partition=%s JobState=%s ExitCode=%d:%d NodeList=%s", jobID, job.QOS, job.Partition, job.JobState, job.ExitCode, job.Signal, job.NodeList)
+
+	out, outErr := s.readOutput(ctx, ex, job, user, login)
+	if outErr != nil {
+		problems = append(problems, outErr.Error())
+	} else {
+		outputs["output"] = cty.StringVal(out)
+		problems = append(problems, s.checkOutput(ex, jobID, out)...)
+	}
+	if len(problems) > 0 {
+		hint := ""
+		if strings.Contains(out, "nvidia-smi: command not found") {
+			hint = "the node has no nvidia-smi (no NVIDIA driver, or fake GPUs as on the testbed): the job ran but its GPU check failed. " +
+				"Install the driver, or mark the host with vars = { has_nvidia_smi = false }"
+		} else if info := slurm.LookupReason(job.Reason); job.Reason != "" && job.Reason != "None" {
+			hint = info.Meaning + "; " + info.Action
+		}
+		return Outcome{Outputs: outputs}, &Failure{Msg: fmt.Sprintf("test job %s: %s", jobID, strings.Join(problems, "; ")), Hint: hint}
+	}
+	return Outcome{Changed: true, Summary: fmt.Sprintf("job %s %s under QoS %s on %s", jobID, job.JobState, job.QOS, job.NodeList), Outputs: outputs}, nil
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return " [" + r + "]"
+}
+
+// upload puts the script where the job user can read it.
+func (s *testJobStep) upload(ctx context.Context, ex Exec, user, login string) error {
+	files := ex.Files()
+	if files == nil {
+		return &Failure{Msg: "this transport cannot transfer files; the test job script cannot be uploaded"}
+	}
+	if err := files.WriteFile(ctx, s.scriptPath, []byte(s.script), 0o755); err != nil {
+		return &Failure{Msg: fmt.Sprintf("uploading %s: %v", s.scriptPath, err), Err: err}
+	}
+	ex.Note("uploaded %s (%d bytes, 0755)", s.scriptPath, len(s.script))
+	return nil
+}
+
+// wait polls scontrol until the job reaches a terminal state. A job held
+// by a QoS limit for longer than pendingTimeout fails with the reason
+// explained, rather than waiting out the whole step timeout.
+func (s *testJobStep) wait(ctx context.Context, ex Exec, jobID string) (*slurm.Job, error) {
+	p := newPoller()
+	var pendingSince time.Time
+	lastReason := ""
+	start := time.Now()
+	for {
+		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "show", "job", jobID}})
+		if err != nil {
+			return nil, err
+		}
+		if res.ExitCode != 0 {
+			return nil, &Failure{Msg: fmt.Sprintf("scontrol show job %s exited %d: %s", jobID, res.ExitCode, strings.TrimSpace(string(res.Stderr))),
+				Hint: "is slurmctld up? (scontrol ping)"}
+		}
+		job, err := slurm.ParseScontrolJob(res.Stdout)
+		if err != nil {
+			return nil, err
+		}
+		if slurm.IsTerminal(job.JobState) {
+			return job, nil
+		}
+		state := slurm.NormalizeState(job.JobState)
+		ex.Progress("job %s %s (%s), %s", jobID, state, job.Reason, time.Since(start).Round(time.Second))
+		if state == "PENDING" {
+			info := slurm.LookupReason(job.Reason)
+			if job.Reason != lastReason {
+				pendingSince, lastReason = time.Now(), job.Reason
+			}
+			stuck := info.Kind == slurm.ReasonLimit || info.Kind == slurm.ReasonNeverStarts || info.Kind == slurm.ReasonConfig || info.Kind == slurm.ReasonHeld
+			if stuck && time.Since(pendingSince) > s.pendingTimeout {
+				return nil, &Failure{Msg: fmt.Sprintf("test job %s is pending with Reason=%s for %s: %s", jobID, job.Reason, s.pendingTimeout, info.Meaning),
+					Hint: info.Action}
+			}
+		}
+		if err := p.wait(ctx); err != nil {
+			return nil, fmt.Errorf("waiting for job %s (last state %s, reason %s): %w", jobID, state, job.Reason, err)
+		}
+	}
+}
+
+// readOutput reads the job's StdOut file as the job user.
+func (s *testJobStep) readOutput(ctx context.Context, ex Exec, job *slurm.Job, user, login string) (string, error) {
+	if job.StdOut == "" {
+		return "", errors.New("scontrol shows no StdOut file for the job")
+	}
+	res, err := ex.Run(ctx, asUser([]string{"cat", job.StdOut}, user, login))
+	if err != nil {
+		return "", err
+	}
+	if res.ExitCode != 0 {
+		return "", fmt.Errorf("cannot read the job output %s: %s", job.StdOut, strings.TrimSpace(string(res.Stderr)))
+	}
+	return string(res.Stdout), nil
+}
+
+var commandNotFound = regexp.MustCompile(`(?m)^.*: ([^:\s]+): command not found$`)
+
+func (s *testJobStep) checkOutput(ex Exec, jobID, out string) []string {
+	var problems []string
+	for _, want := range s.expectOutput {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, want) {
+				found = true
+				break
+			}
+		}
+		if found {
+			ex.Note("job %s output has %q", jobID, want)
+		} else {
+			problems = append(problems, fmt.Sprintf("output lacks %q", want))
+		}
+	}
+	// A script without `set -e` carries on after a missing command and
+	// ends COMPLETED: the failure hides in the log, so look for it there.
+	for _, m := range commandNotFound.FindAllStringSubmatch(out, -1) {
+		problems = append(problems, fmt.Sprintf("the job's script failed to run %s (command not found)", m[1]))
+	}
+	return problems
+}
+
+// Cancel ends a submitted job that has not finished (run failed, timed
+// out or interrupted), so no orphaned test job holds a GPU.
+func (s *testJobStep) Cancel(ctx context.Context, ex Exec) error {
+	s.mu.Lock()
+	jobID, login, finished := s.jobID, s.login, s.finished
+	s.mu.Unlock()
+	if jobID == "" || finished {
+		return nil
+	}
+	res, err := ex.Run(ctx, asUser([]string{"scancel", jobID}, orDefault(s.user, login), login))
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("scancel %s exited %d: %s", jobID, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	ex.Note("cancelled job %s", jobID)
+	return nil
+}
