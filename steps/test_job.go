@@ -272,7 +272,8 @@ func (s *testJobStep) upload(ctx context.Context, ex Exec, user, login string) e
 		return &Failure{Msg: "this transport cannot transfer files; the test job script cannot be uploaded"}
 	}
 	if err := files.WriteFile(ctx, s.scriptPath, []byte(s.script), 0o755); err != nil {
-		return &Failure{Msg: fmt.Sprintf("uploading %s: %v", s.scriptPath, err), Err: err}
+		return &Failure{Msg: fmt.Sprintf("uploading %s: %v", s.scriptPath, err), Err: err,
+			Hint: "a file already at that path and owned by another user cannot be replaced in a sticky directory like /tmp: remove it, or set script_path"}
 	}
 	ex.Note("uploaded %s (%d bytes, 0755)", s.scriptPath, len(s.script))
 	return nil

@@ -120,7 +120,11 @@ func (s *session) watch(w io.Writer) {
 			if st.Ended.IsZero() {
 				dur = time.Since(st.Started).Round(100 * time.Millisecond)
 			}
-			fmt.Fprintf(w, "%s %s %s %s (%s, %s) %s\n", ts, ev.Host, mark, st.Name, dur, st.Status, st.Summary)
+			what := st.Summary
+			if st.Error != "" {
+				what = st.Error
+			}
+			fmt.Fprintf(w, "%s %s %s %s (%s, %s) %s\n", ts, ev.Host, mark, st.Name, dur, st.Status, what)
 		}
 	}
 }

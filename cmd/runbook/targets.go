@@ -2,27 +2,147 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
+	"sort"
+	"strings"
 
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/eval"
 	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/inventory"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
+// loadInventory finds and loads the inventory: -i, else RUNBOOK_INVENTORY,
+// else inventory.hcl beside the runbook, else the local host.
+func loadInventory(stderr io.Writer, explicit, runbookPath string) (*inventory.Inventory, error) {
+	path, err := inventory.Locate(explicit, runbookPath)
+	if err != nil {
+		return nil, exitWith(exitInvalid, "%v", err)
+	}
+	if path == "" {
+		return inventory.LocalInventory(inventory.Options{}), nil
+	}
+	inv, diags := inventory.Load(path, inventory.Options{})
+	if diags.HasErrors() {
+		printDiags(stderr, nil, diags)
+		return nil, exitWith(exitInvalid, "")
+	}
+	return inv, nil
+}
+
+func (f *runFlags) connectOptions(stderr io.Writer) inventory.ConnectOptions {
+	opts := inventory.ConnectOptions{
+		AcceptNewHostKeys:      f.acceptNewKeys,
+		InsecureIgnoreHostKeys: f.insecureKeys,
+		Logf:                   func(format string, args ...any) { fmt.Fprintf(stderr, "runbook: "+format+"\n", args...) },
+	}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		opts.PassphraseFunc = transport.TerminalPassphrase()
+	}
+	return opts
+}
+
 // resolveTargets turns the runbook's hosts and the inventory into targets.
-// It also returns secrets (become passwords) the reports must redact.
+// It also returns the secrets (become passwords, passphrases) reports must
+// redact.
 func resolveTargets(cmd *cobra.Command, l *loaded, runbookPath string, f *runFlags) ([]engine.Target, []string, error) {
-	name, _ := os.Hostname()
-	return []engine.Target{{
-		Host:     eval.Host{Name: "localhost", Address: "127.0.0.1", User: os.Getenv("USER"), Vars: nil},
-		Describe: "local (" + name + ")",
-		Connect: func(ctx context.Context) (transport.Transport, error) {
-			return transport.NewLocal(transport.LocalConfig{}), nil
-		},
-	}}, nil, nil
+	stderr := cmd.ErrOrStderr()
+	inv, err := loadInventory(stderr, f.inventory, runbookPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	var hosts []*inventory.Host
+	if inv.Path == "" {
+		hosts = inv.Hosts // no inventory: the runbook runs here, whatever it names
+	} else {
+		patterns := l.cfg.Runbook.Hosts
+		if len(patterns) == 0 {
+			patterns = []string{"all"}
+		}
+		if hosts, err = inv.Select(patterns); err != nil {
+			return nil, nil, exitWith(exitInvalid, "runbook hosts %q: %v", strings.Join(patterns, ", "), err)
+		}
+	}
+	if len(f.limit) > 0 {
+		if hosts, err = inv.Limit(hosts, f.limit); err != nil {
+			return nil, nil, exitWith(exitInvalid, "--limit: %v", err)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil, nil, exitWith(exitInvalid, "no hosts to run on")
+	}
+	if f.insecureKeys {
+		fmt.Fprintln(stderr, "runbook: WARNING: --insecure-ignore-host-keys: SSH host keys are NOT verified; anyone on the path can impersonate these hosts.")
+	}
+	opts := f.connectOptions(stderr)
+	var targets []engine.Target
+	var secrets []string
+	for _, h := range hosts {
+		secrets = append(secrets, h.Secrets(opts)...)
+		targets = append(targets, engine.Target{
+			Host:     eval.Host{Name: h.Name, Address: h.Address, User: h.User, Vars: h.Vars},
+			Describe: h.Describe(),
+			Connect: func(ctx context.Context) (transport.Transport, error) {
+				return inventory.Connect(ctx, h, opts)
+			},
+		})
+	}
+	return targets, secrets, nil
 }
 
 func newInventoryCmd() *cobra.Command {
-	return &cobra.Command{Use: "inventory", Short: "List the resolved hosts and how each is reached", RunE: func(cmd *cobra.Command, args []string) error { return nil }}
+	var path, runbook string
+	cmd := &cobra.Command{
+		Use:   "inventory",
+		Short: "List the resolved hosts and groups, and how each host is reached",
+		Example: `  runbook inventory -i inventory.hcl
+  runbook inventory --runbook runbooks/phase2.hcl   # the inventory phase2 would use`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			inv, err := loadInventory(cmd.ErrOrStderr(), path, runbook)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			src := inv.Path
+			if src == "" {
+				src = "(none: the local host)"
+			}
+			fmt.Fprintf(out, "inventory: %s\n\nhosts:\n", src)
+			for _, h := range inv.Hosts {
+				groups := ""
+				if len(h.Groups) > 0 {
+					groups = "  [" + strings.Join(h.Groups, ", ") + "]"
+				}
+				fmt.Fprintf(out, "  %-16s %s%s\n", h.Name, h.Describe(), groups)
+				keys := make([]string, 0, len(h.Vars))
+				for k := range h.Vars {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					fmt.Fprintf(out, "  %-16s   var %s = %s\n", "", k, h.Vars[k].GoString())
+				}
+			}
+			if names := inv.GroupNames(); len(names) > 0 {
+				fmt.Fprintln(out, "\ngroups:")
+				for _, g := range names {
+					members, _ := inv.Select([]string{g})
+					var ms []string
+					for _, m := range members {
+						ms = append(ms, m.Name)
+					}
+					fmt.Fprintf(out, "  %-16s %s\n", g, strings.Join(ms, ", "))
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "inventory", "i", "", "inventory file (default $RUNBOOK_INVENTORY, then inventory.hcl beside --runbook)")
+	cmd.Flags().StringVar(&runbook, "runbook", "", "locate the inventory as this runbook would")
+	return cmd
 }

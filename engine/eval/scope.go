@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,7 +247,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		return d, nil
 	}
 	var secs float64
-	if _, err := fmt.Sscanf(s, "%g", &secs); err == nil && fmt.Sprint(secs) == s && secs >= 0 {
+	if _, err := fmt.Sscanf(s, "%g", &secs); err == nil && strconv.FormatFloat(secs, 'f', -1, 64) == s && secs >= 0 && secs*float64(time.Second) < 1<<63 {
 		return time.Duration(secs * float64(time.Second)), nil
 	}
 	return 0, fmt.Errorf("%q is not a duration; write it like \"30s\", \"5m\" or \"1h30m\"", s)

@@ -1,0 +1,8 @@
+# want: 7: Invalid step "a"
+# detail: "yaml"
+runbook "r" {}
+
+step "check" "a" {
+  command = "cat /etc/os-release"
+  parse   = "yaml"
+}

@@ -1,0 +1,6 @@
+# want: 5: Invalid step "a"
+runbook "r" {}
+
+step "check" "a" {
+  command = "   "
+}

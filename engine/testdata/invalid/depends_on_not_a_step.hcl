@@ -1,0 +1,11 @@
+# want: 10: Invalid depends_on entry
+runbook "r" {}
+
+step "check" "a" {
+  command = "true"
+}
+
+step "check" "b" {
+  command    = "true"
+  depends_on = ["a"]
+}

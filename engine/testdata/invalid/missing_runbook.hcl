@@ -1,0 +1,4 @@
+# want: 1: Missing runbook block
+step "check" "a" {
+  command = "true"
+}

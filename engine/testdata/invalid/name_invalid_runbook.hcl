@@ -1,0 +1,2 @@
+# want: 2: Invalid runbook name
+runbook "phase 2" {}

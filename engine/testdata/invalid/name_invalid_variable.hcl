@@ -1,0 +1,6 @@
+# want: 4: Invalid variable name
+runbook "r" {}
+
+variable "my var" {
+  default = "x"
+}

@@ -1,0 +1,4 @@
+# want: 2: Missing name for runbook
+runbook {
+  title = "no name"
+}

@@ -1,0 +1,7 @@
+# want: 2: Unclosed configuration block
+runbook "r" {
+  title = "unclosed"
+
+step "check" "a" {
+  command = "true"
+}

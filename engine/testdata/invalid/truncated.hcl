@@ -1,0 +1,7 @@
+# want: 7: Unterminated template string
+runbook "r" {
+  title = "truncated file"
+}
+
+step "check" "a" {
+  command = "echo hel

@@ -1,0 +1,4 @@
+# want: 4: Duplicate runbook block
+runbook "one" {}
+
+runbook "two" {}

@@ -1,0 +1,4 @@
+# want: 3: Invalid hosts
+runbook "r" {
+  hosts = 5
+}

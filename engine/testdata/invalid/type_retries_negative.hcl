@@ -1,0 +1,7 @@
+# want: 6: Invalid retries in step "a"
+runbook "r" {}
+
+step "command" "a" {
+  command = "true"
+  retries = -1
+}

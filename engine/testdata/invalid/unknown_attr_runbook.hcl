@@ -1,0 +1,4 @@
+# want: 3: Unsupported argument
+runbook "r" {
+  titel = "typo"
+}

@@ -1,0 +1,4 @@
+# want: 4: Unsupported argument
+runbook "r" {}
+
+hosts = "all"

@@ -1,0 +1,7 @@
+# want: 6: Unsupported argument
+runbook "r" {}
+
+variable "x" {
+  type    = string
+  defualt = "typo"
+}

@@ -1,0 +1,6 @@
+# want: 4: Unsupported block type
+runbook "r" {}
+
+resource "check" "a" {
+  command = "true"
+}

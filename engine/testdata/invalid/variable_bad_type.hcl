@@ -1,0 +1,6 @@
+# want: 5: Invalid type specification
+runbook "r" {}
+
+variable "x" {
+  type = strng
+}

@@ -1,0 +1,10 @@
+# want: 9: Variables not allowed
+runbook "r" {}
+
+variable "a" {
+  default = "x"
+}
+
+variable "b" {
+  default = var.a
+}

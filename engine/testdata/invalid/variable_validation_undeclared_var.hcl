@@ -1,0 +1,10 @@
+# want: 7: Unsupported attribute
+runbook "r" {}
+
+variable "n" {
+  default = 3
+  validation {
+    condition     = var.n < var.limit
+    error_message = "too big"
+  }
+}

@@ -1,0 +1,233 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// process is one started command as the shared run loop sees it; the
+// local and SSH transports differ only in how they start and stop one.
+type process interface {
+	// Wait blocks until the command ended and its output was copied.
+	// exitCode is meaningful only when err is nil.
+	Wait() (exitCode int, err error)
+	// Stop ends the command early. Wait returns soon after.
+	Stop()
+}
+
+// startFunc starts line with its output going to stdout and stderr, and
+// returns the write end of its stdin (never closed by the starter).
+type startFunc func(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error)
+
+type runOptions struct {
+	becomePassword string
+	// remoteTimeout wraps the line in timeout(1): over SSH, ending our side
+	// does not necessarily end the remote process.
+	remoteTimeout bool
+}
+
+var (
+	// becomeGrace is how long a command with its own stdin waits for a
+	// sudo prompt before we decide sudo will not ask (NOPASSWD) and start
+	// feeding the stdin. Without the wait, the first stdin line could be
+	// taken by sudo as the password, or the password land in the command.
+	becomeGrace = 2 * time.Second
+	// stopWait bounds how long Run waits for a stopped command to report
+	// back; a frozen connection must not hold Run beyond its timeout.
+	stopWait = 5 * time.Second
+)
+
+// execute is the run loop shared by all transports: it builds the line
+// (become, remote timeout), feeds stdin, caps output and enforces the
+// timeout, and maps sudo refusals to ErrBecome.
+func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) (Result, error) {
+	res := Result{ExitCode: -1}
+	timeout := cmd.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	limit := cmd.OutputCap
+	if limit <= 0 {
+		limit = DefaultOutputCap
+	}
+	plan, err := planBecome(cmd, opt.becomePassword)
+	if err != nil {
+		return res, err
+	}
+	line := plan.line
+	if opt.remoteTimeout {
+		line = remoteTimeoutLine(line, timeout)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	stopCh := make(chan error, 1)
+	trip := func(err error) {
+		select {
+		case stopCh <- err:
+		default:
+		}
+	}
+	stdout := newCappedBuffer(limit, func() { trip(fmt.Errorf("stdout: %w (%d bytes)", ErrOutputCap, limit)) })
+	stderr := newCappedBuffer(limit, func() { trip(fmt.Errorf("stderr: %w (%d bytes)", ErrOutputCap, limit)) })
+	var errW io.Writer = stderr
+	var watch *promptWatch
+	if plan.marker != "" {
+		watch = newPromptWatch(plan.marker, stderr)
+		errW = watch
+	}
+
+	res.Started = time.Now()
+	stdin, proc, err := start(line, stdout, errW)
+	if err != nil {
+		res.Ended = time.Now()
+		return res, err
+	}
+
+	finished := make(chan struct{})
+	go feedStdin(stdin, cmd, plan, watch, stdout.seen, finished)
+
+	type waited struct {
+		code int
+		err  error
+	}
+	done := make(chan waited, 1)
+	go func() {
+		code, err := proc.Wait()
+		done <- waited{code, err}
+	}()
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var again <-chan struct{}
+	if watch != nil {
+		again = watch.again
+	}
+	var (
+		reason error
+		w      waited
+	)
+	select {
+	case w = <-done:
+	case <-timer.C:
+		reason = fmt.Errorf("%w after %v", ErrTimeout, timeout)
+	case <-ctx.Done():
+		reason = fmt.Errorf("command canceled: %w", ctx.Err())
+	case reason = <-stopCh:
+	case <-again:
+		reason = &BecomeError{Reason: BecomeWrongPassword, Message: "sudo asked for the password again"}
+	}
+	if reason != nil {
+		proc.Stop()
+		select {
+		case <-done:
+		case <-time.After(stopWait):
+		}
+	}
+	close(finished)
+	stdin.Close()
+
+	res.Ended = time.Now()
+	res.Stdout = stdout.Bytes()
+	res.Stderr = stderr.Bytes()
+	if plan.marker != "" {
+		res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(plan.marker), nil)
+	}
+	if reason != nil {
+		return res, reason
+	}
+	if w.err != nil {
+		return res, w.err
+	}
+	res.ExitCode = w.code
+	if cmd.Become {
+		if be := becomeFailure(res.ExitCode, res.Stderr); be != nil {
+			return res, be
+		}
+	}
+	return res, nil
+}
+
+// feedStdin implements the stdin rules of Command. With a sudo password it
+// first waits for sudo's prompt (then writes the password), for the
+// command's first output, or a grace period, whichever comes first.
+func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch *promptWatch, outputSeen <-chan struct{}, finished <-chan struct{}) {
+	if watch != nil {
+		var grace <-chan time.Time
+		if cmd.Stdin != nil || cmd.NoStdin {
+			t := time.NewTimer(becomeGrace)
+			defer t.Stop()
+			grace = t.C
+		}
+		select {
+		case <-watch.prompted:
+			if _, err := io.WriteString(w, plan.password+"\n"); err != nil {
+				return
+			}
+		case <-outputSeen:
+		case <-grace:
+		case <-finished:
+			return
+		}
+	}
+	switch {
+	case cmd.NoStdin:
+		w.Close()
+	case cmd.Stdin != nil:
+		_, _ = io.Copy(w, cmd.Stdin)
+		w.Close()
+	default:
+		// Left open on purpose and closed by execute when the command has
+		// ended: a command that prompts waits instead of reading EOF.
+	}
+}
+
+// cappedBuffer keeps the first max bytes and discards the rest while still
+// accepting writes, so the copier keeps draining (no blocked channel
+// windows) until the command is stopped; memory stays bounded.
+type cappedBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	max    int64
+	over   bool
+	onOver func()
+	seen   chan struct{} // closed at the first byte
+	saw    bool
+}
+
+func newCappedBuffer(max int64, onOver func()) *cappedBuffer {
+	return &cappedBuffer{max: max, onOver: onOver, seen: make(chan struct{})}
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(p) > 0 && !c.saw {
+		c.saw = true
+		close(c.seen)
+	}
+	room := c.max - int64(c.buf.Len())
+	if int64(len(p)) <= room {
+		c.buf.Write(p)
+		return len(p), nil
+	}
+	if room > 0 {
+		c.buf.Write(p[:room])
+	}
+	if !c.over {
+		c.over = true
+		c.onOver()
+	}
+	return len(p), nil
+}
+
+func (c *cappedBuffer) Bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.buf.Bytes())
+}

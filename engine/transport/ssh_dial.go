@@ -1,0 +1,140 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"syscall"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// netDialer is replaced in tests (e.g. with a resolver that always fails).
+var netDialer = &net.Dialer{}
+
+// dialOne opens one SSH connection to c, directly or through via. The
+// whole of TCP connect + handshake + auth runs under ConnectTimeout: the
+// deadline closes the connection, which is the only way to interrupt a
+// handshake with a server that accepted the TCP connection and went
+// silent (and works on forwarded channels, which have no SetDeadline).
+func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, *authSetup, error) {
+	timeout := c.ConnectTimeout
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
+	}
+	fail := func(kind, err error) error {
+		return &ConnectError{Dest: c.dest(), Kind: kind, Err: err}
+	}
+	if c.Address == "" {
+		return nil, nil, fail(ErrConnect, errors.New("no address"))
+	}
+	auth, err := buildAuth(c)
+	if err != nil {
+		return nil, nil, fail(ErrAuth, err)
+	}
+	if len(auth.methods) == 0 {
+		return nil, auth, fail(ErrAuth, &kindMsgError{ErrAuth, "no credentials to offer (" + auth.describe() + ")"})
+	}
+	hk := &hostKeyChecker{files: c.KnownHostsFiles, policy: c.HostKeyPolicy, logf: c.Logf}
+	addr := c.addr()
+	config := &ssh.ClientConfig{
+		User:              c.User,
+		Auth:              auth.methods,
+		HostKeyCallback:   hk.callback(),
+		HostKeyAlgorithms: hk.algorithms(addr),
+		Timeout:           timeout,
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var conn net.Conn
+	if via == nil {
+		conn, err = netDialer.DialContext(dctx, "tcp", addr)
+	} else {
+		conn, err = via.DialContext(dctx, "tcp", addr)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, auth, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
+		}
+		if dctx.Err() != nil {
+			return nil, auth, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v (TCP connect)", timeout))
+		}
+		kind, msg := classifyDialError(err)
+		return nil, auth, fail(kind, fmt.Errorf("%s: %w", msg, err))
+	}
+
+	stop := context.AfterFunc(dctx, func() { conn.Close() })
+	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
+	if fired := !stop(); fired {
+		// The deadline (or ctx) closed the connection mid-handshake.
+		if err == nil {
+			sc.Close()
+		}
+		conn.Close()
+		if ctx.Err() != nil {
+			return nil, auth, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
+		}
+		return nil, auth, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: TCP connected but the SSH handshake did not finish", timeout))
+	}
+	if err != nil {
+		conn.Close()
+		if r := hk.refusal(); r != nil {
+			var km *kindMsgError
+			kind := ErrConnect
+			if errors.As(r, &km) {
+				kind = km.kind
+			}
+			return nil, auth, fail(kind, r)
+		}
+		if isAuthFailure(err) {
+			return nil, auth, fail(ErrAuth, &kindMsgError{ErrAuth, fmt.Sprintf(
+				"authentication failed for user %q (%s): %v", c.User, auth.describe(), err)})
+		}
+		return nil, auth, fail(ErrConnect, fmt.Errorf("SSH handshake failed: %w", err))
+	}
+	return ssh.NewClient(sc, chans, reqs), auth, nil
+}
+
+func isAuthFailure(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "unable to authenticate") ||
+		strings.Contains(s, "no supported methods remain") ||
+		strings.Contains(s, "too many authentication")
+}
+
+// classifyDialError sorts a TCP dial error, direct or forwarded by a jump
+// host (where the hop's sshd only gives us its message text).
+func classifyDialError(err error) (error, string) {
+	var dnsErr *net.DNSError
+	var oce *ssh.OpenChannelError
+	switch {
+	case errors.As(err, &dnsErr):
+		return ErrDNS, "cannot resolve host name"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ErrConnectionRefused, "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return ErrConnect, "no route to host"
+	case errors.As(err, &oce):
+		msg := strings.ToLower(oce.Message)
+		switch {
+		case oce.Reason == ssh.Prohibited:
+			return ErrConnect, "the jump host refused to forward the connection"
+		case strings.Contains(msg, "refused"):
+			return ErrConnectionRefused, "connection refused (seen from the jump host)"
+		case strings.Contains(msg, "name or service not known"), strings.Contains(msg, "not known"),
+			strings.Contains(msg, "name resolution"), strings.Contains(msg, "no address"):
+			return ErrDNS, "cannot resolve host name (on the jump host)"
+		case strings.Contains(msg, "timed out"):
+			return ErrConnectTimeout, "connect timed out (from the jump host)"
+		}
+		return ErrConnect, "the jump host could not connect"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ErrConnectTimeout, "connect timed out"
+	}
+	return ErrConnect, "cannot connect"
+}
