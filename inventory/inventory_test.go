@@ -207,7 +207,7 @@ func TestHCLDiagnostics(t *testing.T) {
 	opts := testOpts(t)
 	cases := []struct {
 		name, src, want string
-		line           int
+		line            int
 	}{
 		{"unknown attribute", "host \"a\" {\n  adress = \"x\"\n}\n", "Unsupported argument", 2},
 		{"unknown block", "hots \"a\" {}\n", "Unsupported block type", 1},

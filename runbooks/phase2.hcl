@@ -16,6 +16,10 @@
 #   - sacct's AllocGRES column is gone: AllocTRES is used.
 #   - "sacctmgr show user" shows no Account/QOS without "withassoc".
 #   - Slurm has no GPU-memory TRES; the guide's "GPU memory limit" is refused.
+#   - "By default every user may use it" (step 5) holds only without
+#     AccountingStorageEnforce=qos; with it (the guide's limits need it) the
+#     test job is refused ("Invalid qos specification") until the QoS is
+#     granted: set account = "hpc-users".
 #   - Every sacctmgr change runs with -i: without it, and with nobody to
 #     answer "(N/y)", sacctmgr discards the change or loops forever.
 

@@ -174,7 +174,7 @@ func readQoS(t *testing.T) string {
 func TestPhase2FreshThenIdempotent(t *testing.T) {
 	testbed(t, "up")
 	testbed(t, "reset")
-	r := apply(t, inventory)
+	r := apply(t, inventory, "--var", "account=hpc-users")
 	if r.code != 0 {
 		t.Fatalf("apply exited %d, want 0", r.code)
 	}
@@ -199,7 +199,7 @@ func TestPhase2FreshThenIdempotent(t *testing.T) {
 		}
 	}
 
-	again := apply(t, inventory)
+	again := apply(t, inventory, "--var", "account=hpc-users")
 	if again.code != 0 {
 		t.Fatalf("second apply exited %d", again.code)
 	}
@@ -226,7 +226,7 @@ func TestPhase2CorrectsDrift(t *testing.T) {
 	testbed(t, "reset")
 	slurm(t, "sacctmgr", "-i", "add", "qos", "moonlight")
 	slurm(t, "sacctmgr", "-i", "modify", "qos", "moonlight", "set", "Priority=5", "GraceTime=60", "MaxTRESPerUser=gres/gpu=2")
-	r := apply(t, inventory)
+	r := apply(t, inventory, "--var", "account=hpc-users")
 	if r.code != 0 {
 		t.Fatalf("apply exited %d", r.code)
 	}
@@ -326,6 +326,12 @@ func TestPhase2Sabotage(t *testing.T) {
 			teardown: func(t *testing.T) { testbed(t, "up") },
 		},
 		{
+			// The guide says "by default every user may use it": not with
+			// AccountingStorageEnforce=...,qos. Without the grant the job is refused.
+			name: "qos not granted", step: "gpu_test", errWant: "Invalid qos", hintWant: "qos+=",
+			args: []string{"--var", "account="}, maxTicked: 4,
+		},
+		{
 			name: "test job fails", step: "gpu_test", errWant: "nvidia-smi", hintWant: "nvidia-smi",
 			inv: func(t *testing.T) string { return writeInventory(t, "ctl1", true) }, maxTicked: 4,
 		},
@@ -343,7 +349,8 @@ func TestPhase2Sabotage(t *testing.T) {
 			if tc.inv != nil {
 				inv = tc.inv(t)
 			}
-			r := apply(t, inv, tc.args...)
+			args := append([]string{"--var", "account=hpc-users"}, tc.args...)
+			r := apply(t, inv, args...)
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1", r.code)
 			}

@@ -92,34 +92,64 @@ func checkSacctmgrImmediate(argv []string, line *string) error {
 	words := argv
 	attr := "argv"
 	if line != nil {
-		words = strings.Fields(*line)
+		// Shell punctuation separates commands: `x;sacctmgr add …` and
+		// `sh -c 'sacctmgr add …'` must be seen too.
+		words = strings.Fields(strings.Map(func(r rune) rune {
+			if strings.ContainsRune(";&|()'\"`\n", r) {
+				return ' '
+			}
+			return r
+		}, *line))
 		attr = "command"
 	}
 	for i, w := range words {
 		if w != "sacctmgr" && !strings.HasSuffix(w, "/sacctmgr") {
 			continue
 		}
-		hasI, mutates := false, false
+		hasI, verb := false, ""
 		for _, a := range words[i+1:] {
-			if a == ";" || a == "&&" || a == "||" || a == "|" {
-				break
-			}
-			switch strings.ToLower(a) {
-			case "-i", "--immediate":
+			la := strings.ToLower(a)
+			switch {
+			case la == "-i" || la == "--immediate":
 				hasI = true
-			case "add", "create", "modify", "update", "delete", "remove", "archive", "load":
-				mutates = true
-			}
-			if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "i") && len(a) <= 4 {
+			case strings.HasPrefix(la, "-") && !strings.HasPrefix(la, "--") && strings.Contains(la, "i") && len(la) <= 5:
 				hasI = true
+			case !strings.HasPrefix(la, "-") && verb == "":
+				verb = la
 			}
 		}
-		if mutates && !hasI {
+		if sacctmgrMutates(verb) && !hasI {
 			return &AttrError{Attr: attr, Err: fmt.Errorf("sacctmgr changes need -i (--immediate): without it sacctmgr waits for a y/N answer nobody gives, " +
 				"discards the change after 30 s with exit code 0, or loops forever printing \"Y or N please\" when stdin is closed")}
 		}
 	}
 	return nil
+}
+
+// sacctmgrMutates reports whether verb names a sacctmgr command that
+// commits a change. sacctmgr accepts abbreviations ("mod", "del"), so a
+// prefix counts unless it is also a prefix of a read-only command.
+func sacctmgrMutates(verb string) bool {
+	if verb == "" {
+		return false
+	}
+	readOnly := []string{"show", "list", "dump", "help", "version", "reconfigure", "shutdown", "clear"}
+	for _, m := range []string{"add", "create", "modify", "update", "delete", "remove", "archive", "load"} {
+		if !strings.HasPrefix(m, verb) {
+			continue
+		}
+		if len(verb) >= 3 {
+			return true
+		}
+		ambiguous := false
+		for _, r := range readOnly {
+			ambiguous = ambiguous || strings.HasPrefix(r, verb)
+		}
+		if !ambiguous {
+			return true
+		}
+	}
+	return false
 }
 
 func (sc shellCommand) command(become bool) transport.Command {
@@ -219,9 +249,13 @@ func kvValue(s string) cty.Value {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			k, v, ok = strings.Cut(line, ":")
+		// Split at whichever of = and : comes first, so
+		// "ExecStart: /usr/bin/foo --opt=1" keeps its value whole.
+		sep := strings.IndexAny(line, "=:")
+		ok := sep > 0
+		k, v := "", ""
+		if ok {
+			k, v = line[:sep], line[sep+1:]
 		}
 		if ok {
 			m[strings.TrimSpace(k)] = cty.StringVal(strings.TrimSpace(v))

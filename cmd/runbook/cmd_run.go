@@ -97,15 +97,15 @@ the run is interrupted.`,
 		Example: "  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !autoApprove && !isTerminal(os.Stdin) {
+				return exitWith(exitInvalid, "apply needs --auto-approve when not run from a terminal")
+			}
 			s, err := prepare(cmd, args[0], &f, "apply")
 			if err != nil {
 				return err
 			}
 			defer s.stopSignals()
 			if !autoApprove {
-				if !isTerminal(os.Stdin) {
-					return exitWith(exitInvalid, "apply needs --auto-approve when not run from a terminal")
-				}
 				s.eng.Plan(s.ctx, s.run, s.targets)
 				printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
 				if s.run.Result == "failed" || s.ctx.Err() != nil {
@@ -164,7 +164,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string) (*sessio
 	if err != nil {
 		return nil, err
 	}
-	if diags := validateSteps(l); diags.HasErrors() {
+	if diags := engine.Validate(l.cfg, l.vars); diags.HasErrors() {
 		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
 		return nil, exitWith(exitInvalid, "")
 	}

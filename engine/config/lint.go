@@ -25,15 +25,7 @@ func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
 			if !ok {
 				continue
 			}
-			tmpl, ok := attr.Expr.(*hclsyntax.TemplateExpr)
-			if !ok {
-				continue
-			}
-			for _, part := range tmpl.Parts {
-				tr, ok := part.(*hclsyntax.ScopeTraversalExpr)
-				if !ok || tr.Traversal.RootName() != "var" || len(tr.Traversal) < 2 {
-					continue
-				}
+			for _, tr := range unquotedVars(attr.Expr) {
 				a, ok := tr.Traversal[1].(hcl.TraverseAttr)
 				if !ok {
 					continue
@@ -53,4 +45,43 @@ func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// unquotedVars finds var.* references in an expression that are not
+// inside a shellquote() call, wherever they sit (plain interpolation, a
+// lone "${var.x}", %{if} directives, nested function calls).
+func unquotedVars(expr hcl.Expression) []*hclsyntax.ScopeTraversalExpr {
+	e, ok := expr.(hclsyntax.Expression)
+	if !ok {
+		return nil
+	}
+	w := &quoteWalker{}
+	_ = hclsyntax.Walk(e, w)
+	return w.found
+}
+
+type quoteWalker struct {
+	quoted int
+	found  []*hclsyntax.ScopeTraversalExpr
+}
+
+func (w *quoteWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
+	switch n := n.(type) {
+	case *hclsyntax.FunctionCallExpr:
+		if n.Name == "shellquote" {
+			w.quoted++
+		}
+	case *hclsyntax.ScopeTraversalExpr:
+		if w.quoted == 0 && n.Traversal.RootName() == "var" && len(n.Traversal) >= 2 {
+			w.found = append(w.found, n)
+		}
+	}
+	return nil
+}
+
+func (w *quoteWalker) Exit(n hclsyntax.Node) hcl.Diagnostics {
+	if f, ok := n.(*hclsyntax.FunctionCallExpr); ok && f.Name == "shellquote" {
+		w.quoted--
+	}
+	return nil
 }

@@ -4,6 +4,7 @@
 package report
 
 import (
+	"strings"
 	"time"
 
 	"github.com/runbook-hpc/runbook/steps"
@@ -136,6 +137,9 @@ func reasonFor(s *Step) string {
 	case StatusSkipped:
 		return "skipped: " + s.Summary
 	case StatusNotRun:
+		if strings.HasPrefix(s.Summary, "not run") {
+			return s.Summary
+		}
 		return "not run: " + s.Summary
 	case StatusInterrupted:
 		return "interrupted"

@@ -72,17 +72,10 @@ func startLocal(line string, stdout, stderr io.Writer) (io.WriteCloser, process,
 type localProc struct {
 	cmd  *exec.Cmd
 	once sync.Once
-	kill *time.Timer
-	mu   sync.Mutex
 }
 
 func (p *localProc) Wait() (int, error) {
 	err := p.cmd.Wait()
-	p.mu.Lock()
-	if p.kill != nil {
-		p.kill.Stop()
-	}
-	p.mu.Unlock()
 	st := p.cmd.ProcessState
 	if st == nil {
 		return -1, err
@@ -98,13 +91,14 @@ func (p *localProc) Wait() (int, error) {
 	return st.ExitCode(), nil
 }
 
+// Stop sends TERM to the whole group, then KILL after killGrace. The KILL
+// goes out even when the shell already exited: a background child that
+// ignores TERM is still in the group.
 func (p *localProc) Stop() {
 	p.once.Do(func() {
 		pgid := p.cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		p.mu.Lock()
-		p.kill = time.AfterFunc(killGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
-		p.mu.Unlock()
+		time.AfterFunc(killGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
 	})
 }
 

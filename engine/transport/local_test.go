@@ -92,6 +92,23 @@ func TestLocalTermIgnoredGetsKill(t *testing.T) {
 	}
 }
 
+func TestLocalStubbornChildGetsKill(t *testing.T) {
+	old := killGrace
+	killGrace = 200 * time.Millisecond
+	t.Cleanup(func() { killGrace = old })
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The shell dies of TERM; its background child ignores TERM and
+	// must still be killed.
+	_, err := NewLocal(LocalConfig{}).Run(t.Context(), Command{
+		Line:    "sh -c 'trap \"\" TERM; echo $$ > " + pidFile + "; while :; do sleep 0.05; done' & wait",
+		Timeout: 300 * time.Millisecond,
+	})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("want ErrTimeout, got %v", err)
+	}
+	waitGone(t, readPid(t, pidFile), 2*time.Second)
+}
+
 func TestLocalOutputCap(t *testing.T) {
 	l := NewLocal(LocalConfig{})
 	const limit = 32 << 10

@@ -191,6 +191,15 @@ func unknownKeyError(host string, key ssh.PublicKey, files []string) error {
 		"host key for %s is unknown (%s; %s); add it to known_hosts or use --accept-new-host-keys", host, fingerprint(key), where)}
 }
 
+// openSSHHostKeyOrder is OpenSSH 9's default HostKeyAlgorithms order
+// (certificates first, so @cert-authority entries keep working).
+var openSSHHostKeyOrder = []string{
+	ssh.CertAlgoED25519v01, ssh.CertAlgoECDSA256v01, ssh.CertAlgoECDSA384v01, ssh.CertAlgoECDSA521v01,
+	ssh.CertAlgoRSASHA512v01, ssh.CertAlgoRSASHA256v01,
+	ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
+}
+
 var probeKey = sync.OnceValue(func() ssh.PublicKey {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -212,13 +221,16 @@ func (h *hostKeyChecker) algorithms(addr string) []string {
 		return nil
 	}
 	cb, err := h.load()
-	if err != nil || cb == nil {
+	if err != nil {
 		return nil
 	}
 	fake := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}
 	var keyErr *knownhosts.KeyError
-	if err := cb(addr, fake, probeKey()); !errors.As(err, &keyErr) {
-		return nil
+	if cb == nil || !errors.As(cb(addr, fake, probeKey()), &keyErr) || len(keyErr.Want) == 0 {
+		// Nothing on record: ask in OpenSSH's order, so accept-new
+		// records the key OpenSSH would (ED25519 before RSA; x/crypto's
+		// own default puts RSA first).
+		return openSSHHostKeyOrder
 	}
 	var algos []string
 	seen := map[string]bool{}

@@ -365,6 +365,15 @@ func TestSSHHostKeyTypeFollowsKnownHosts(t *testing.T) {
 	if algos := hk.algorithms(fmt.Sprintf("127.0.0.1:%d", f.srv.port())); len(algos) != 1 || algos[0] != ssh.KeyAlgoED25519 {
 		t.Fatalf("algorithms = %v", algos)
 	}
+
+	// accept-new records the key OpenSSH would pick (ED25519), not RSA.
+	os.Remove(f.kh)
+	f.cfg.HostKeyPolicy = HostKeyAcceptNew
+	f.dial(t).Close()
+	b, _ := os.ReadFile(f.kh)
+	if !strings.Contains(string(b), "ssh-ed25519 ") {
+		t.Fatalf("recorded %q", b)
+	}
 }
 
 func TestSSHAuthFailure(t *testing.T) {

@@ -102,3 +102,16 @@ func TestClassifySacctmgrTexts(t *testing.T) {
 		t.Error(s)
 	}
 }
+
+func TestSacctmgrErrorText(t *testing.T) {
+	err := ClassifySacctmgr(nil, []byte("sacctmgr: error: slurmdb_format_tres_str: no TRES known by type gpu\n"), 1).Err()
+	want := "sacctmgr: unknown-tres: sacctmgr: error: slurmdb_format_tres_str: no TRES known by type gpu (hint: write gres/gpu=2, not gpu=2; and AccountingStorageTRES in slurm.conf must list gres/gpu)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Error() = %q", err)
+	}
+	for _, s := range []string{ValueType(99).String(), ReasonKind(-1).String(), SubmitErrorKind(42).String(), EntityKind(9).String()} {
+		if s == "" {
+			t.Error("empty String()")
+		}
+	}
+}

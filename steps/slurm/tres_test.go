@@ -10,7 +10,7 @@ func TestParseTRES(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
-		{"billing=1,cpu=1,gres/gpu=1,node=1", "billing=1,cpu=1,gres/gpu=1,node=1"}, // sacct AllocTRES
+		{"billing=1,cpu=1,gres/gpu=1,node=1", "billing=1,cpu=1,gres/gpu=1,node=1"},               // sacct AllocTRES
 		{"cpu=1,mem=2G,node=1,billing=1,gres/gpu=1", "billing=1,cpu=1,gres/gpu=1,mem=2G,node=1"}, // scontrol TRES (id order)
 		{"cpu=1,gres/gpu=1,mem=0,node=1", "cpu=1,gres/gpu=1,mem=0,node=1"},
 		{"gres/gpu=2", "gres/gpu=2"},
