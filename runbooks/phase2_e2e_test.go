@@ -317,8 +317,13 @@ func TestPhase2Sabotage(t *testing.T) {
 			args: []string{"--var", "partition=nosuch"},
 		},
 		{
-			name: "sacctmgr denied", step: "qos", errWant: "permission", hintWant: "become",
+			name: "sudo denied", step: "qos", errWant: "sudo", hintWant: "sudoers",
 			inv: func(t *testing.T) string { return writeInventory(t, "ctl1-nosudo", false) }, maxTicked: 1,
+		},
+		{
+			// koopark without sudo is no Slurm administrator.
+			name: "sacctmgr denied", step: "qos", errWant: "permission", hintWant: "become",
+			args: []string{"--var", "become=false"}, maxTicked: 1,
 		},
 		{
 			name: "slurmdbd stopped", step: "qos_list", errWant: "", hintWant: "slurmdbd",

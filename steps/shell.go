@@ -353,7 +353,13 @@ func exitFailure(display string, res transport.Result) error {
 	if t := strings.TrimSpace(tail(string(res.Stderr), 5)); t != "" {
 		msg += ": " + t
 	}
-	return &Failure{Msg: msg}
+	// A Slurm accounting command that fails gets the same advice as the
+	// Slurm kinds give (slurmdbd down, permission, unknown TRES, ...).
+	hint := ""
+	if strings.Contains(display, "sacctmgr") || strings.Contains(display, "sacct ") {
+		hint = slurm.ClassifySacctmgr(res.Stdout, res.Stderr, res.ExitCode).Hint
+	}
+	return &Failure{Msg: msg, Hint: hint}
 }
 
 // jsonString renders a value for messages.
