@@ -23,6 +23,7 @@ import (
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // Target is one host a runbook runs on.
@@ -57,6 +58,21 @@ type Engine struct {
 	// OnEvent, when set, is called from host goroutines; it must be safe
 	// for concurrent use.
 	OnEvent func(Event)
+	// Expected, when set (apply of a saved plan), returns the action and
+	// field changes the plan promised for a step; a step whose fresh
+	// proposal differs fails instead of doing something unreviewed.
+	Expected func(host, step string) (action string, changes []steps.Change, ok bool)
+	// Lock takes a lock file on each host for the length of an apply;
+	// ForceUnlock removes a stale one first. RunID names the holder.
+	Lock        bool
+	ForceUnlock bool
+	RunID       string
+	// Resume holds the step records of an earlier run (--resume), keyed by
+	// host and step: a step that succeeded there and would only run again
+	// (a test job; nothing to probe) is not repeated, its evidence and
+	// results are carried over. Everything with a probe is re-checked.
+	Resume    map[string]*report.Step
+	ResumeRun string
 }
 
 // New checks the graph and returns an engine; diagnostics are returned for
@@ -210,6 +226,22 @@ func (e *Engine) walkHost(ctx context.Context, m mode, t Target, hr *report.Host
 	if d := tr.Describe(); d != "" {
 		hr.Transport = d
 	}
+	if m == modeApply && e.Lock {
+		release, err := acquireLock(ctx, tr, e.Config.Runbook.Name, lockInfo(e.RunID), e.ForceUnlock)
+		if err != nil {
+			hr.Error = e.Redactor.Redact(err.Error())
+			hr.Hint = e.hint(err)
+			if errors.Is(err, ErrLocked) {
+				hr.Hint = "another apply of this runbook is running on the host; wait for it. If it crashed, run apply again with --force-unlock"
+			}
+			for _, s := range hr.Steps {
+				s.Summary = "the host is locked by another apply"
+			}
+			e.emit(Event{Host: hr.Name, Kind: "host_error", Message: hr.Error})
+			return
+		}
+		defer release()
+	}
 	scope, diags := eval.NewScope(e.Config, e.Vars, t.Host)
 	if diags.HasErrors() {
 		hr.Error = diags.Error()
@@ -236,7 +268,7 @@ func (e *Engine) walkHost(ctx context.Context, m mode, t Target, hr *report.Host
 		}
 		// In a plan, a step that reads what an earlier step will change
 		// would read the old state: its result is known only after apply.
-		if waits := dependsOnPending(st, pending); m == modePlan && len(waits) > 0 {
+		if waits := dependsOnPending(st, pending); m == modePlan && len(waits) > 0 && !plansAhead(st) {
 			rec.Status = report.StatusUnknown
 			rec.Summary = "known after apply: runs after step." + strings.Join(waits, ", step.")
 			pending[st.Name] = true
@@ -319,6 +351,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 		rec.Ended = time.Now().UTC()
 		e.emit(Event{Host: host, Step: rec, Kind: "step_finished"})
 	}()
+	var outputs map[string]cty.Value
 	stepCtx := ctx
 	var deadline time.Time
 	if common.Timeout > 0 {
@@ -328,12 +361,20 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 		deadline, _ = stepCtx.Deadline()
 	}
 	recorder := &evidence.Recorder{
-		Transport: tr, Redactor: e.Redactor, BecomeOn: common.Become, Deadline: deadline,
+		Transport: tr, Redactor: e.Redactor, BecomeOn: common.Become, Deadline: deadline, Planning: m == modePlan,
 		OnProgress: func(msg string) { e.emit(Event{Host: host, Step: rec, Kind: "progress", Message: msg}) },
 	}
+	var carried *report.Step
 	defer func() {
 		rec.Commands = recorder.Commands()
 		rec.Notes = recorder.Notes()
+		if carried != nil {
+			rec.Commands = append(carried.Commands, rec.Commands...)
+			rec.Notes = append(append([]string{"evidence from run " + e.ResumeRun + " (resumed)"}, carried.Notes...), rec.Notes...)
+		}
+		if rec.Succeeded() && outputs != nil {
+			rec.Outputs = e.encodeOutputs(outputs)
+		}
 	}()
 
 	if m == modePlan {
@@ -351,14 +392,18 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 		default:
 			rec.Status = report.StatusPlanned
 		}
+		// Outputs a proposal already knows (a create step knows the name it
+		// will create) let later steps plan on them.
+		if p.Action == steps.Read || p.Action == steps.NoOp || p.Outputs != nil {
+			scope.SetResult(st.Name, stepValue(p.Outputs, p.Action != steps.Read && p.Action != steps.NoOp, rec.Status))
+		}
 		if p.Action == steps.Read || p.Action == steps.NoOp {
-			scope.SetResult(st.Name, stepValue(p.Outputs, false, rec.Status))
+			outputs = p.Outputs
 		}
 		return
 	}
 
 	applied := false
-	var outputs map[string]cty.Value
 	var changed bool
 	var lastErr error
 	for attempt := 0; attempt <= common.Retries; attempt++ {
@@ -370,6 +415,19 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 			}
 		}
 		p, err := step.Plan(stepCtx, recorder)
+		if err == nil && attempt == 0 {
+			err = e.checkExpected(host, st.Name, p)
+		}
+		if err == nil && attempt == 0 && p.Action == steps.Run {
+			if prev, vals := e.resumable(host, st.Name); prev != nil {
+				describe(rec, p)
+				carried, outputs = prev, vals
+				rec.Status, rec.Changed, rec.ResumedFrom = prev.Status, prev.Changed, e.ResumeRun
+				rec.Summary = "resumed: " + prev.Summary + " (in run " + e.ResumeRun + ")"
+				scope.SetResult(st.Name, stepValue(vals, prev.Changed, prev.Status))
+				return
+			}
+		}
 		if err == nil {
 			describe(rec, p)
 			outputs = p.Outputs
@@ -428,6 +486,27 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 	scope.SetResult(st.Name, stepValue(outputs, changed, rec.Status))
 }
 
+func (e *Engine) checkExpected(host, step string, p steps.Proposal) error {
+	if e.Expected == nil {
+		return nil
+	}
+	action, changes, ok := e.Expected(host, step)
+	if !ok {
+		return nil
+	}
+	same := action == p.Action.String() && len(changes) == len(p.Changes)
+	for i := 0; same && i < len(changes); i++ {
+		same = changes[i] == p.Changes[i]
+	}
+	if same {
+		return nil
+	}
+	return &steps.Failure{
+		Msg:  fmt.Sprintf("the state changed since the saved plan: it planned %s %v, now %s %v", action, changes, p.Action, p.Changes),
+		Hint: "someone changed the cluster during the apply; run plan again",
+	}
+}
+
 func describe(rec *report.Step, p steps.Proposal) {
 	rec.Action = p.Action.String()
 	rec.Summary = p.Summary
@@ -456,6 +535,11 @@ func stepValue(outputs map[string]cty.Value, changed bool, status string) cty.Va
 	m["status"] = cty.StringVal(status)
 	m["skipped"] = cty.BoolVal(status == report.StatusSkipped)
 	return cty.ObjectVal(m)
+}
+
+func plansAhead(st *config.Step) bool {
+	p, ok := st.KindImpl.(steps.PlansAhead)
+	return ok && p.PlansAhead()
 }
 
 func dependsOnPending(st *config.Step, pending map[string]bool) []string {
@@ -507,9 +591,48 @@ func renderValue(v cty.Value) string {
 	if v.Type() == cty.String {
 		return v.AsString()
 	}
-	b, err := ctyjsonMarshal(v)
+	b, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
 		return v.GoString()
 	}
 	return string(b)
+}
+
+// resumable returns an earlier run's successful record of a step, with its
+// results, when --resume may reuse it.
+func (e *Engine) resumable(host, step string) (*report.Step, map[string]cty.Value) {
+	prev, ok := e.Resume[host+"\x00"+step]
+	if !ok || !prev.Succeeded() || prev.Outputs == nil {
+		return nil, nil
+	}
+	ty, err := ctyjson.UnmarshalType(prev.Outputs.Type)
+	if err != nil {
+		return nil, nil
+	}
+	v, err := ctyjson.Unmarshal(prev.Outputs.Value, ty)
+	if err != nil || !v.Type().IsObjectType() {
+		return nil, nil
+	}
+	vals := map[string]cty.Value{}
+	for k, x := range v.AsValueMap() {
+		vals[k] = x
+	}
+	return prev, vals
+}
+
+// encodeOutputs keeps a step's results in its record (redacted).
+func (e *Engine) encodeOutputs(outputs map[string]cty.Value) *report.Outputs {
+	v := cty.ObjectVal(outputs)
+	if !v.IsWhollyKnown() {
+		return nil
+	}
+	ty, err := ctyjson.MarshalType(v.Type())
+	if err != nil {
+		return nil
+	}
+	val, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil
+	}
+	return &report.Outputs{Type: ty, Value: []byte(e.Redactor.Redact(string(val)))}
 }

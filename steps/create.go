@@ -153,7 +153,7 @@ func (s *createStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	if err != nil {
 		return Proposal{}, err
 	}
-	return Proposal{Action: Create, Summary: "create " + s.what(), Commands: []string{sudoDisplay(argv, ex.Become())}}, nil
+	return Proposal{Action: Create, Summary: "create " + s.what(), Commands: []string{sudoDisplay(argv, ex.Become())}, Outputs: s.outputs(false)}, nil
 }
 
 func (s *createStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error) {

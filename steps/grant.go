@@ -28,6 +28,10 @@ func (grantKind) Spec() hcldec.ObjectSpec {
 
 func (grantKind) ReadOnly() bool { return false }
 
+// PlansAhead: granting reads associations, which earlier steps of a QoS
+// bring-up do not change, so the plan is exact.
+func (grantKind) PlansAhead() bool { return true }
+
 func (grantKind) Decode(cfg cty.Value) (Step, error) {
 	account, _ := attrString(cfg, "account")
 	qos, _ := attrString(cfg, "qos")

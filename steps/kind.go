@@ -66,6 +66,17 @@ type Exec interface {
 	Note(format string, args ...any)
 	// Progress tells a watching user what a long wait is waiting for.
 	Progress(format string, args ...any)
+	// DryRun is true during a plan: read-only probes run, nothing changes.
+	DryRun() bool
+}
+
+// PlansAhead is implemented by kinds whose Plan stays meaningful when an
+// earlier step will change the state it reads: modify plans against a QoS
+// that an earlier create step will make (its fields as a new QoS has
+// them), so a plan shows field-level changes on a fresh cluster instead
+// of "known after apply".
+type PlansAhead interface {
+	PlansAhead() bool
 }
 
 // Action is what a step will do when applied.

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,6 +35,9 @@ func (modifyKind) Spec() hcldec.ObjectSpec {
 }
 
 func (modifyKind) ReadOnly() bool { return false }
+
+// PlansAhead: a plan diffs against the QoS as a create step will make it.
+func (modifyKind) PlansAhead() bool { return true }
 
 // Validate checks field names and values as soon as they are known, so a
 // typo or the guide's gpu:20000 fails validate, not the cluster.
@@ -100,6 +104,10 @@ func (s *modifyStep) live(ctx context.Context, ex Exec) (map[string]string, erro
 	return readQoS(ctx, ex, s.name, s.fields)
 }
 
+// errQoSAbsent marks the "QoS does not exist" failure, which a plan can
+// look past when an earlier step creates the QoS.
+var errQoSAbsent = errors.New("qos does not exist")
+
 // readQoS reads fields of a QoS and fails when the QoS does not exist.
 func readQoS(ctx context.Context, ex Exec, name string, fields []string) (map[string]string, error) {
 	argv, err := slurm.ShowQoSArgv(name, fields)
@@ -115,7 +123,7 @@ func readQoS(ctx context.Context, ex Exec, name string, fields []string) (map[st
 		return nil, err
 	}
 	if !found {
-		return nil, &Failure{Msg: fmt.Sprintf("qos %s does not exist", name),
+		return nil, &Failure{Msg: fmt.Sprintf("qos %s does not exist", name), Err: errQoSAbsent,
 			Hint: "create it first (a create step with entity = \"qos\"), and check `sacctmgr show qos " + name + "`"}
 	}
 	return live, nil
@@ -131,6 +139,13 @@ func toChanges(fc []slurm.FieldChange) []Change {
 
 func (s *modifyStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	live, err := s.live(ctx, ex)
+	var absent *Failure
+	ahead := ""
+	if err != nil && ex.DryRun() && asFailure(err, &absent) && absent.Err == errQoSAbsent {
+		// In a plan the QoS may be created by an earlier step: diff
+		// against the fields a new QoS has.
+		live, err, ahead = slurm.UnsetLive(s.name), nil, " (once created)"
+	}
 	if err != nil {
 		return Proposal{}, err
 	}
@@ -148,7 +163,7 @@ func (s *modifyStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	}
 	return Proposal{
 		Action:   Modify,
-		Summary:  fmt.Sprintf("modify qos %s (%d of %d fields differ)", s.name, len(diff), len(s.desired)),
+		Summary:  fmt.Sprintf("modify qos %s%s (%d of %d fields differ)", s.name, ahead, len(diff), len(s.desired)),
 		Changes:  toChanges(diff),
 		Commands: []string{sudoDisplay(argv, ex.Become())},
 		Private:  diff,

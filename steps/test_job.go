@@ -51,6 +51,9 @@ func (testJobKind) Spec() hcldec.ObjectSpec {
 
 func (testJobKind) ReadOnly() bool { return false }
 
+// PlansAhead: a test job's plan probes nothing; it always runs.
+func (testJobKind) PlansAhead() bool { return true }
+
 func (testJobKind) Decode(cfg cty.Value) (Step, error) {
 	s := &testJobStep{}
 	var err error

@@ -231,8 +231,9 @@ func checkModes(t *testing.T, dir string) {
 			t.Errorf("%s mode %o, want 600", e.Name(), m)
 		}
 	}
-	if strings.Join(names, ",") != "checklist.md,report.json" {
-		t.Errorf("run dir holds %q, want checklist.md and report.json only", names)
+	// Every rendering of the record, and nothing else (no temp files left).
+	if strings.Join(names, ",") != "checklist.md,junit.xml,report.html,report.json" {
+		t.Errorf("run dir holds %q, want checklist.md, junit.xml, report.html and report.json", names)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +16,10 @@ import (
 
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/evidence"
+	"github.com/runbook-hpc/runbook/engine/planfile"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/steps"
 	"github.com/spf13/cobra"
 )
 
@@ -33,6 +36,8 @@ type runFlags struct {
 	acceptNewKeys bool
 	insecureKeys  bool
 	verbose       bool
+	forceUnlock   bool
+	resume        string
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -48,32 +53,54 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.acceptNewKeys, "accept-new-host-keys", false, "trust a host key seen for the first time and add it to known_hosts (OpenSSH's accept-new); a changed key is still refused")
 	fl.BoolVar(&f.insecureKeys, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify SSH host keys at all")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show full command output on failure")
+	fl.StringVar(&f.resume, "resume", "", "continue a failed run (its id or directory): steps it completed that would only run again (a test job) are not repeated; everything with a probe is re-checked")
+	fl.BoolVar(&f.forceUnlock, "force-unlock", false, "remove a stale run lock left on the hosts by a crashed apply, then take it")
 }
 
 func newPlanCmd() *cobra.Command {
 	var f runFlags
-	var detailed bool
+	var detailed, asJSON bool
+	var out string
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Show what apply would change, reading the live state; changes nothing",
 		Long: `plan connects to each host, runs the read-only steps and every step's
 probe, and prints what apply would do: + create, ~ modify (field by field),
 = unchanged, > will run, ? known after apply.`,
-		Example: "  runbook plan runbooks/phase2.hcl -i inventory.hcl --show-commands",
-		Args:    cobra.ExactArgs(1),
+		Example: `  runbook plan runbooks/phase2.hcl -i inventory.hcl --show-commands
+  runbook plan runbooks/phase2.hcl -i inventory.hcl --out phase2.plan   # then: runbook apply phase2.plan
+  runbook plan runbooks/phase2.hcl --json | jq .summary`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := prepare(cmd, args[0], &f, "plan")
+			s, err := prepare(cmd, args[0], &f, "plan", nil)
 			if err != nil {
 				return err
 			}
 			defer s.stopSignals()
 			s.eng.Plan(s.ctx, s.run, s.targets)
 			s.finish()
-			printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
+			pf, err := s.planFile()
+			if err != nil {
+				return exitWith(exitFailed, "%v", err)
+			}
+			if asJSON {
+				b, _ := json.MarshalIndent(pf, "", "  ")
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			} else {
+				printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
+			}
 			if code := s.exitCode(); code != exitOK {
 				return exitWith(code, "plan failed; the record is in %s", s.dir)
 			}
-			if detailed && pendingChanges(s.run) {
+			if out != "" {
+				if err := planfile.Write(out, pf); err != nil {
+					return exitWith(exitFailed, "writing the plan: %v", err)
+				}
+				if !asJSON {
+					fmt.Fprintf(cmd.OutOrStdout(), "Saved the plan to %s; `runbook apply %s` applies exactly it, after checking nothing changed.\n", out, out)
+				}
+			}
+			if detailed && pf.Summary.Pending() {
 				return exitWith(exitChanges, "")
 			}
 			return nil
@@ -81,6 +108,8 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on error")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (format: docs/plan-format.md)")
+	cmd.Flags().StringVar(&out, "out", "", "save the plan to this file for `runbook apply FILE`")
 	return cmd
 }
 
@@ -88,24 +117,42 @@ func newApplyCmd() *cobra.Command {
 	var f runFlags
 	var autoApprove bool
 	cmd := &cobra.Command{
-		Use:   "apply FILE",
+		Use:   "apply FILE|PLAN",
 		Short: "Run the runbook and record a checklist backed by evidence",
 		Long: `apply runs the steps on each host in graph order, stops at the first
 failure (--keep-going to continue with independent steps), and writes
 report.json and checklist.md under --state-dir, also when a step fails or
-the run is interrupted.`,
-		Example: "  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve",
-		Args:    cobra.ExactArgs(1),
+the run is interrupted.
+
+Given a plan saved with plan --out, apply first re-runs every probe; if any
+host's state differs from what the plan saw, it prints what changed and
+applies nothing. Otherwise it applies exactly the saved actions.`,
+		Example: `  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve
+  runbook apply phase2.plan`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !autoApprove && !isTerminal(os.Stdin) {
+			var saved *planfile.File
+			path := args[0]
+			if planfile.IsPlanFile(path) {
+				var err error
+				if saved, err = loadSavedPlan(path, &f); err != nil {
+					return err
+				}
+				path = saved.RunbookFile
+			} else if !autoApprove && !isTerminal(os.Stdin) {
 				return exitWith(exitInvalid, "apply needs --auto-approve when not run from a terminal")
 			}
-			s, err := prepare(cmd, args[0], &f, "apply")
+			s, err := prepare(cmd, path, &f, "apply", saved)
 			if err != nil {
 				return err
 			}
 			defer s.stopSignals()
-			if !autoApprove {
+			switch {
+			case saved != nil:
+				if err := s.checkSavedPlan(cmd.OutOrStdout(), saved); err != nil {
+					return err
+				}
+			case !autoApprove:
 				s.eng.Plan(s.ctx, s.run, s.targets)
 				printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
 				if s.run.Result == "failed" || s.ctx.Err() != nil {
@@ -146,23 +193,40 @@ func confirm(w io.Writer, r io.Reader) bool {
 
 // session is one plan or apply invocation.
 type session struct {
-	ctx         context.Context
-	eng         *engine.Engine
-	run         *report.Run
-	targets     []engine.Target
-	dir         string
-	signal      os.Signal
-	stopSignals func()
-	mu          sync.Mutex
+	loaded        *loaded
+	runbookPath   string
+	inventoryPath string
+	ctx           context.Context
+	eng           *engine.Engine
+	run           *report.Run
+	targets       []engine.Target
+	dir           string
+	signal        os.Signal
+	stopSignals   func()
+	mu            sync.Mutex
 }
 
 // prepare loads everything, creates the run directory (refusing to start
 // when it cannot be written) and installs the signal handler that turns
 // SIGINT/SIGTERM into a cancelled context.
-func prepare(cmd *cobra.Command, path string, f *runFlags, mode string) (*session, error) {
+func prepare(cmd *cobra.Command, path string, f *runFlags, mode string, saved *planfile.File) (*session, error) {
 	l, err := loadRunbook(cmd.ErrOrStderr(), path, &f.vars)
 	if err != nil {
 		return nil, err
+	}
+	if saved != nil {
+		// A saved plan fixes the variables: its values win, and sensitive
+		// ones (saved only as digests) must be given again, unchanged.
+		vals, err := saved.Values()
+		if err != nil {
+			return nil, exitWith(exitInvalid, "%v", err)
+		}
+		for k, v := range vals {
+			l.vars[k] = v
+		}
+		if problems := saved.CheckVariables(l.vars); len(problems) > 0 {
+			return nil, exitWith(exitInvalid, "the variables differ from the saved plan's: %s", strings.Join(problems, "; "))
+		}
 	}
 	if diags := engine.Validate(l.cfg, l.vars); diags.HasErrors() {
 		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
@@ -174,7 +238,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string) (*sessio
 		return nil, exitWith(exitInvalid, "")
 	}
 	redactor := evidence.NewRedactor(sensitiveValues(l)...)
-	targets, secrets, err := resolveTargets(cmd, l, path, f)
+	targets, secrets, invPath, err := resolveTargets(cmd, l, path, f)
 	if err != nil {
 		return nil, err
 	}
@@ -187,10 +251,16 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string) (*sessio
 	eng.KeepGoing = f.keepGoing
 	eng.Hint = transport.Hint
 
-	s := &session{eng: eng, targets: targets}
+	s := &session{eng: eng, targets: targets, loaded: l, runbookPath: path, inventoryPath: invPath}
 	s.run = eng.NewRun(mode)
 	s.dir = report.RunDir(filepath.Join(f.stateDir, "runs"), s.run.Started, s.run.Runbook)
 	s.run.ID = filepath.Base(s.dir)
+	eng.Lock, eng.ForceUnlock, eng.RunID = mode == "apply", f.forceUnlock, s.run.ID
+	if f.resume != "" {
+		if err := s.loadResume(f.stateDir, f.resume); err != nil {
+			return nil, err
+		}
+	}
 	if err := report.Prepare(s.dir); err != nil {
 		return nil, exitWith(exitFailed, "refusing to start: the run record cannot be written (%v)", err)
 	}
@@ -258,4 +328,117 @@ func sensitiveValues(l *loaded) []string {
 		}
 	}
 	return out
+}
+
+// planFile turns the session's plan run into a saved/JSON plan.
+func (s *session) planFile() (*planfile.File, error) {
+	sensitive := map[string]bool{}
+	for _, v := range s.loaded.cfg.Variables {
+		sensitive[v.Name] = v.Sensitive
+	}
+	return planfile.Build(s.run, s.runbookPath, s.inventoryPath, s.loaded.vars, sensitive)
+}
+
+// loadSavedPlan reads a saved plan and checks that the runbook and the
+// inventory are the files the plan was made from.
+func loadSavedPlan(path string, f *runFlags) (*planfile.File, error) {
+	saved, err := planfile.Read(path)
+	if err != nil {
+		return nil, exitWith(exitInvalid, "%v", err)
+	}
+	sum, err := planfile.FileSHA256(saved.RunbookFile)
+	if err != nil {
+		return nil, exitWith(exitInvalid, "the plan's runbook: %v", err)
+	}
+	if sum != saved.RunbookSHA256 {
+		return nil, exitWith(exitFailed, "refusing to apply %s: %s changed since the plan was made; run plan again", path, saved.RunbookFile)
+	}
+	if f.inventory == "" {
+		f.inventory = saved.Inventory
+	}
+	if saved.Inventory != "" {
+		sum, err := planfile.FileSHA256(f.inventory)
+		if err != nil {
+			return nil, exitWith(exitInvalid, "the plan's inventory: %v", err)
+		}
+		if sum != saved.InventorySHA256 {
+			return nil, exitWith(exitFailed, "refusing to apply %s: the inventory %s differs from the plan's; run plan again", path, f.inventory)
+		}
+	}
+	return saved, nil
+}
+
+// checkSavedPlan re-runs every probe and refuses, naming each change,
+// when the hosts no longer look as they did at plan time. Otherwise apply
+// is held to the saved actions.
+func (s *session) checkSavedPlan(w io.Writer, saved *planfile.File) error {
+	fresh := s.eng.NewRun("plan")
+	s.eng.Plan(s.ctx, fresh, s.targets)
+	s.run.Hosts = fresh.Hosts
+	if s.ctx.Err() != nil {
+		s.run.Mode, s.run.Result = "plan", "interrupted"
+		s.finish()
+		return exitWith(s.exitCode(), "interrupted while checking the saved plan")
+	}
+	freshPlan, err := planfile.Build(fresh, s.runbookPath, s.inventoryPath, s.loaded.vars, nil)
+	if err != nil {
+		return exitWith(exitFailed, "%v", err)
+	}
+	if drifts := planfile.Compare(saved, freshPlan); len(drifts) > 0 {
+		fmt.Fprintf(w, "The saved plan is stale: the state it was made from has changed. Nothing was applied.\n\n")
+		for _, d := range drifts {
+			fmt.Fprintf(w, "  - %s\n", d)
+		}
+		fmt.Fprintln(w, "\nRun `runbook plan` again and review the new plan.")
+		s.run.Mode, s.run.Result = "plan", "failed"
+		s.finish()
+		return exitWith(exitFailed, "stale plan refused")
+	}
+	expected := map[string]planfile.Step{}
+	for _, h := range saved.Hosts {
+		for _, st := range h.Steps {
+			expected[h.Name+"\x00"+st.Name] = st
+		}
+	}
+	s.eng.Expected = func(host, step string) (string, []steps.Change, bool) {
+		st, ok := expected[host+"\x00"+step]
+		if !ok || st.Status != report.StatusPlanned && st.Status != report.StatusUnchanged {
+			return "", nil, false
+		}
+		return st.Action, st.Changes, true
+	}
+	s.run = s.eng.NewRun("apply")
+	s.run.ID = filepath.Base(s.dir)
+	return nil
+}
+
+// loadResume reads the run to continue (an id under state-dir/runs or a
+// directory) and hands its step records to the engine.
+func (s *session) loadResume(stateDir, run string) error {
+	dir := run
+	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
+		dir = filepath.Join(stateDir, "runs", run)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		return exitWith(exitInvalid, "--resume %s: %v", run, err)
+	}
+	var prev report.Run
+	if err := json.Unmarshal(b, &prev); err != nil {
+		return exitWith(exitInvalid, "--resume %s: %v", run, err)
+	}
+	if prev.Runbook != s.run.Runbook {
+		return exitWith(exitInvalid, "--resume %s: that run is of runbook %q, not %q", run, prev.Runbook, s.run.Runbook)
+	}
+	if prev.Mode != "apply" {
+		return exitWith(exitInvalid, "--resume %s: that run is a %s, not an apply", run, prev.Mode)
+	}
+	s.eng.Resume = map[string]*report.Step{}
+	for _, h := range prev.Hosts {
+		for _, st := range h.Steps {
+			s.eng.Resume[h.Name+"\x00"+st.Name] = st
+		}
+	}
+	s.eng.ResumeRun = prev.ID
+	return nil
 }

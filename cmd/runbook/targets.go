@@ -49,11 +49,20 @@ func (f *runFlags) connectOptions(stderr io.Writer) inventory.ConnectOptions {
 // resolveTargets turns the runbook's hosts and the inventory into targets.
 // It also returns the secrets (become passwords, passphrases) reports must
 // redact.
-func resolveTargets(cmd *cobra.Command, l *loaded, runbookPath string, f *runFlags) ([]engine.Target, []string, error) {
+func resolveTargets(cmd *cobra.Command, l *loaded, runbookPath string, f *runFlags) ([]engine.Target, []string, string, error) {
+	targets, secrets, inv, err := resolveTargetsInv(cmd, l, runbookPath, f)
+	path := ""
+	if inv != nil {
+		path = inv.Path
+	}
+	return targets, secrets, path, err
+}
+
+func resolveTargetsInv(cmd *cobra.Command, l *loaded, runbookPath string, f *runFlags) ([]engine.Target, []string, *inventory.Inventory, error) {
 	stderr := cmd.ErrOrStderr()
 	inv, err := loadInventory(stderr, f.inventory, runbookPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var hosts []*inventory.Host
 	if inv.Path == "" {
@@ -64,16 +73,16 @@ func resolveTargets(cmd *cobra.Command, l *loaded, runbookPath string, f *runFla
 			patterns = []string{"all"}
 		}
 		if hosts, err = inv.Select(patterns); err != nil {
-			return nil, nil, exitWith(exitInvalid, "runbook hosts %q: %v", strings.Join(patterns, ", "), err)
+			return nil, nil, nil, exitWith(exitInvalid, "runbook hosts %q: %v", strings.Join(patterns, ", "), err)
 		}
 	}
 	if len(f.limit) > 0 {
 		if hosts, err = inv.Limit(hosts, f.limit); err != nil {
-			return nil, nil, exitWith(exitInvalid, "--limit: %v", err)
+			return nil, nil, nil, exitWith(exitInvalid, "--limit: %v", err)
 		}
 	}
 	if len(hosts) == 0 {
-		return nil, nil, exitWith(exitInvalid, "no hosts to run on")
+		return nil, nil, nil, exitWith(exitInvalid, "no hosts to run on")
 	}
 	if f.insecureKeys {
 		fmt.Fprintln(stderr, "runbook: WARNING: --insecure-ignore-host-keys: SSH host keys are NOT verified; anyone on the path can impersonate these hosts.")
@@ -91,7 +100,7 @@ func resolveTargets(cmd *cobra.Command, l *loaded, runbookPath string, f *runFla
 			},
 		})
 	}
-	return targets, secrets, nil
+	return targets, secrets, inv, nil
 }
 
 func newInventoryCmd() *cobra.Command {

@@ -58,6 +58,8 @@ type Recorder struct {
 	Transport transport.Transport
 	Redactor  *Redactor
 	BecomeOn  bool
+	// Planning marks a dry run (runbook plan).
+	Planning bool
 	// Deadline, when set, bounds every command (the step's timeout).
 	Deadline   time.Time
 	OnProgress func(msg string)
@@ -137,6 +139,9 @@ func (r *Recorder) Files() transport.FileTransport {
 	}
 	return nil
 }
+
+// DryRun reports whether this is a plan.
+func (r *Recorder) DryRun() bool { return r.Planning }
 
 // Become reports whether the step asked for sudo.
 func (r *Recorder) Become() bool { return r.BecomeOn }

@@ -4,6 +4,7 @@
 package report
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -27,6 +28,17 @@ type Run struct {
 	Variables     map[string]string `json:"variables,omitempty"`
 	Hosts         []*Host           `json:"hosts"`
 	Checklist     []ChecklistItem   `json:"checklist"`
+
+	// Redactor, when set, is applied to every string of the run before
+	// any rendering is written (report.json, checklist.md, report.html,
+	// junit.xml, metrics): a second guard behind the redaction done where
+	// evidence is recorded. It is never serialised.
+	Redactor Redactor `json:"-"`
+}
+
+// Redactor replaces secret values in a string; *evidence.Redactor is one.
+type Redactor interface {
+	Redact(string) string
 }
 
 // Host is one target's part of the run.
@@ -69,6 +81,17 @@ type Step struct {
 	Commands  []CommandRecord `json:"commands,omitempty"`
 	Notes     []string        `json:"notes,omitempty"`
 	Checklist []string        `json:"checklist,omitempty"`
+	// Outputs are the step's results (step.<name>.*) as cty JSON with
+	// their type, so --resume can hand them to later steps.
+	Outputs *Outputs `json:"outputs,omitempty"`
+	// ResumedFrom names the run whose evidence this step reuses.
+	ResumedFrom string `json:"resumed_from,omitempty"`
+}
+
+// Outputs is a cty value in JSON with its type.
+type Outputs struct {
+	Type  json.RawMessage `json:"type"`
+	Value json.RawMessage `json:"value"`
 }
 
 // CommandRecord is evidence: one command as run, secrets redacted.

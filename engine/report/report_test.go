@@ -210,10 +210,19 @@ func TestMarkdownSingleHostHasNoHostSuffix(t *testing.T) {
 }
 
 func TestBlank(t *testing.T) {
-	got := report.Blank("T", []report.BlankItem{{Text: "one", Step: "a", Proof: "Check a"}, {Text: "two", Step: "b"}})
-	want := "# T — completion checklist\n\n- [ ] one\n  - proof: step `a` (Check a)\n- [ ] two\n"
+	got := report.Blank("T", []report.BlankItem{
+		{Text: "one", Step: "a", Proof: "Check a"},
+		{Text: "two", Step: "b"},
+		{Text: "three", Step: "c", Proof: "Run c", Commands: []string{"sacctmgr -P show qos", "echo `date`"}},
+		{Text: "four", Step: "d", Commands: []string{"true"}},
+	})
+	want := "# T — completion checklist\n\n" +
+		"- [ ] one\n  - proof: step `a` (Check a)\n" +
+		"- [ ] two\n" +
+		"- [ ] three\n  - proof: step `c` (Run c)\n    - `sacctmgr -P show qos`\n    - `` echo `date` ``\n" +
+		"- [ ] four\n  - proof: step `d`\n    - `true`\n"
 	if got != want {
-		t.Errorf("Blank =\n%q\nwant\n%q", got, want)
+		t.Errorf("Blank =\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -257,8 +266,8 @@ func TestPrepareAndWrite(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if !reflect.DeepEqual(names, []string{"checklist.md", "report.json"}) {
-		t.Errorf("run dir holds %q, want only checklist.md and report.json (no temp files, no .writable)", names)
+	if !reflect.DeepEqual(names, []string{"checklist.md", "junit.xml", "report.html", "report.json"}) {
+		t.Errorf("run dir holds %q, want only checklist.md, junit.xml, report.html and report.json (no temp files, no .writable)", names)
 	}
 	for _, n := range names {
 		if m := mode(t, filepath.Join(dir, n)); m != 0o600 {
@@ -292,6 +301,19 @@ func TestPrepareAndWrite(t *testing.T) {
 	}
 	if string(md) != report.Markdown(r) {
 		t.Error("checklist.md is not Markdown(run)")
+	}
+	for name, render := range map[string]func(*report.Run) ([]byte, error){"report.html": report.HTML, "junit.xml": report.JUnit} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := render(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s is not the rendering of the run", name)
+		}
 	}
 }
 

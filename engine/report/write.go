@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,33 +36,73 @@ func Prepare(dir string) error {
 	return writeAtomic(filepath.Join(dir, ".writable"), []byte("ok\n"))
 }
 
-// Write writes report.json and checklist.md atomically.
+// Files written into every run directory, in the order Write writes them.
+const (
+	FileJSON      = "report.json"
+	FileChecklist = "checklist.md"
+	FileHTML      = "report.html"
+	FileJUnit     = "junit.xml"
+)
+
+// Write builds the checklist and writes the run's record and every
+// rendering of it into dir, each atomically with mode 0600: report.json
+// (the record, written first), checklist.md, report.html and junit.xml.
+// With r.Redactor set, every file is rendered from r.Redacted().
 func Write(dir string, r *Run) error {
 	r.BuildChecklist()
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
+	out := r.Redacted()
+	var errs []error
+	for _, f := range []struct {
+		name   string
+		render func(*Run) ([]byte, error)
+	}{
+		{FileJSON, JSON},
+		{FileChecklist, func(r *Run) ([]byte, error) { return []byte(Markdown(r)), nil }},
+		{FileHTML, HTML},
+		{FileJUnit, JUnit},
+	} {
+		data, err := f.render(out)
+		if err == nil {
+			err = writeAtomic(filepath.Join(dir, f.name), data)
+		}
+		if err != nil {
+			if f.name == FileJSON {
+				return err
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", f.name, err))
+		}
 	}
-	if err := writeAtomic(filepath.Join(dir, "report.json"), append(js, '\n')); err != nil {
-		return err
-	}
-	if err := writeAtomic(filepath.Join(dir, "checklist.md"), []byte(Markdown(r))); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	_ = os.Remove(filepath.Join(dir, ".writable"))
 	return nil
 }
 
+// JSON renders the record as report.json holds it (schema in
+// docs/report-schema.md).
+func JSON(r *Run) ([]byte, error) {
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(js, '\n'), nil
+}
+
 // writeAtomic writes through a temp file and rename so a reader (or a
 // crash) never sees half a report.
 func writeAtomic(path string, data []byte) error {
+	return writeAtomicMode(path, data, 0o600)
+}
+
+func writeAtomicMode(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
@@ -120,14 +161,23 @@ func Markdown(r *Run) string {
 }
 
 // Blank renders a checklist for a person to tick by hand: every line in
-// step order, each with what proves it.
+// step order, each with the step that proves it and, where they are known
+// before any host is contacted, the commands that step runs.
 func Blank(title string, items []BlankItem) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s — completion checklist\n\n", title)
 	for _, it := range items {
 		fmt.Fprintf(&b, "- [ ] %s\n", it.Text)
+		if it.Proof == "" && len(it.Commands) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "  - proof: step %s", mdCode(it.Step))
 		if it.Proof != "" {
-			fmt.Fprintf(&b, "  - proof: step `%s` (%s)\n", it.Step, it.Proof)
+			fmt.Fprintf(&b, " (%s)", it.Proof)
+		}
+		b.WriteString("\n")
+		for _, c := range it.Commands {
+			fmt.Fprintf(&b, "    - %s\n", mdCode(c))
 		}
 	}
 	return b.String()
@@ -138,4 +188,27 @@ type BlankItem struct {
 	Text  string `json:"text"`
 	Step  string `json:"step"`
 	Proof string `json:"proof,omitempty"`
+	// Commands the step runs to prove the line, as far as they are known
+	// without contacting a host (a check's command line, a kind's probe and
+	// planned change); secrets redacted.
+	Commands []string `json:"commands,omitempty"`
+}
+
+// mdCode renders s as a Markdown code span, with a fence longer than any
+// run of backticks inside it.
+func mdCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if longest > 0 || strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
 }

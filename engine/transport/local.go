@@ -66,12 +66,13 @@ func startLocal(line string, stdout, stderr io.Writer) (io.WriteCloser, process,
 		stdin.Close()
 		return nil, nil, fmt.Errorf("start /bin/sh: %w", err)
 	}
-	return stdin, &localProc{cmd: c}, nil
+	return stdin, &localProc{cmd: c, grace: killGrace}, nil
 }
 
 type localProc struct {
-	cmd  *exec.Cmd
-	once sync.Once
+	cmd   *exec.Cmd
+	grace time.Duration
+	once  sync.Once
 }
 
 func (p *localProc) Wait() (int, error) {
@@ -98,7 +99,7 @@ func (p *localProc) Stop() {
 	p.once.Do(func() {
 		pgid := p.cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		time.AfterFunc(killGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		time.AfterFunc(p.grace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
 	})
 }
 

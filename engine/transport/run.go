@@ -90,7 +90,7 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	}
 
 	finished := make(chan struct{})
-	go feedStdin(stdin, cmd, plan, watch, stdout.seen, finished)
+	go feedStdin(stdin, cmd, plan, watch, becomeGrace, stdout.seen, finished)
 
 	type waited struct {
 		code int
@@ -123,7 +123,9 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 		reason = &BecomeError{Reason: BecomeWrongPassword, Message: "sudo asked for the password again"}
 	}
 	if reason != nil {
-		proc.Stop()
+		// Stop may block (a signal request written to a frozen link), and
+		// Run must still return on time; the keepalive ends such a link.
+		go proc.Stop()
 		select {
 		case <-done:
 		case <-time.After(stopWait):
@@ -156,11 +158,11 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 // feedStdin implements the stdin rules of Command. With a sudo password it
 // first waits for sudo's prompt (then writes the password), for the
 // command's first output, or a grace period, whichever comes first.
-func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch *promptWatch, outputSeen <-chan struct{}, finished <-chan struct{}) {
+func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch *promptWatch, graceTime time.Duration, outputSeen <-chan struct{}, finished <-chan struct{}) {
 	if watch != nil {
 		var grace <-chan time.Time
 		if cmd.Stdin != nil || cmd.NoStdin {
-			t := time.NewTimer(becomeGrace)
+			t := time.NewTimer(graceTime)
 			defer t.Stop()
 			grace = t.C
 		}

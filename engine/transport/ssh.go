@@ -95,7 +95,6 @@ type SSH struct {
 	cfg    SSHConfig
 	client *goph.Client
 	hops   []*ssh.Client
-	auth   []*authSetup
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -122,16 +121,10 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		for i := len(s.hops) - 1; i >= 0; i-- {
 			s.hops[i].Close()
 		}
-		for _, a := range s.auth {
-			a.close()
-		}
 		return nil, err
 	}
 	for i, hop := range cfg.Jump {
-		c, a, err := dialOne(ctx, via, hop)
-		if a != nil {
-			s.auth = append(s.auth, a)
-		}
+		c, err := dialOne(ctx, via, hop)
 		if err != nil {
 			var ce *ConnectError
 			if errors.As(err, &ce) {
@@ -142,10 +135,7 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		s.hops = append(s.hops, c)
 		via = c
 	}
-	c, a, err := dialOne(ctx, via, cfg)
-	if a != nil {
-		s.auth = append(s.auth, a)
-	}
+	c, err := dialOne(ctx, via, cfg)
 	if err != nil {
 		var ce *ConnectError
 		var oce *ssh.OpenChannelError
@@ -272,7 +262,7 @@ func DescribeSSH(cfg SSHConfig) string {
 }
 
 // Close implements Transport: ends the SFTP client, the connection, the
-// hops, the agent connections and the keepalive goroutine.
+// hops and the keepalive goroutine.
 func (s *SSH) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
@@ -286,9 +276,6 @@ func (s *SSH) Close() error {
 		err = s.client.Close()
 		for i := len(s.hops) - 1; i >= 0; i-- {
 			s.hops[i].Close()
-		}
-		for _, a := range s.auth {
-			a.close()
 		}
 		s.wg.Wait()
 	})

@@ -19,7 +19,7 @@ var netDialer = &net.Dialer{}
 // deadline closes the connection, which is the only way to interrupt a
 // handshake with a server that accepted the TCP connection and went
 // silent (and works on forwarded channels, which have no SetDeadline).
-func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, *authSetup, error) {
+func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, error) {
 	timeout := c.ConnectTimeout
 	if timeout <= 0 {
 		timeout = DefaultConnectTimeout
@@ -28,14 +28,16 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, *a
 		return &ConnectError{Dest: c.dest(), Kind: kind, Err: err}
 	}
 	if c.Address == "" {
-		return nil, nil, fail(ErrConnect, errors.New("no address"))
+		return nil, fail(ErrConnect, errors.New("no address"))
 	}
 	auth, err := buildAuth(c)
 	if err != nil {
-		return nil, nil, fail(ErrAuth, err)
+		return nil, fail(ErrAuth, err)
 	}
+	// The agent is only needed to sign during the handshake.
+	defer auth.close()
 	if len(auth.methods) == 0 {
-		return nil, auth, fail(ErrAuth, &kindMsgError{ErrAuth, "no credentials to offer (" + auth.describe() + ")"})
+		return nil, fail(ErrAuth, &kindMsgError{ErrAuth, "no credentials to offer (" + auth.describe() + ")"})
 	}
 	hk := &hostKeyChecker{files: c.KnownHostsFiles, policy: c.HostKeyPolicy, logf: c.Logf}
 	addr := c.addr()
@@ -57,13 +59,13 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, *a
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, auth, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
+			return nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
 		}
 		if dctx.Err() != nil {
-			return nil, auth, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v (TCP connect)", timeout))
+			return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v (TCP connect)", timeout))
 		}
 		kind, msg := classifyDialError(err)
-		return nil, auth, fail(kind, fmt.Errorf("%s: %w", msg, err))
+		return nil, fail(kind, fmt.Errorf("%s: %w", msg, err))
 	}
 
 	stop := context.AfterFunc(dctx, func() { conn.Close() })
@@ -75,9 +77,9 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, *a
 		}
 		conn.Close()
 		if ctx.Err() != nil {
-			return nil, auth, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
+			return nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
 		}
-		return nil, auth, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: TCP connected but the SSH handshake did not finish", timeout))
+		return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: TCP connected but the SSH handshake did not finish", timeout))
 	}
 	if err != nil {
 		conn.Close()
@@ -87,15 +89,15 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, *a
 			if errors.As(r, &km) {
 				kind = km.kind
 			}
-			return nil, auth, fail(kind, r)
+			return nil, fail(kind, r)
 		}
 		if isAuthFailure(err) {
-			return nil, auth, fail(ErrAuth, &kindMsgError{ErrAuth, fmt.Sprintf(
+			return nil, fail(ErrAuth, &kindMsgError{ErrAuth, fmt.Sprintf(
 				"authentication failed for user %q (%s): %v", c.User, auth.describe(), err)})
 		}
-		return nil, auth, fail(ErrConnect, fmt.Errorf("SSH handshake failed: %w", err))
+		return nil, fail(ErrConnect, fmt.Errorf("SSH handshake failed: %w", err))
 	}
-	return ssh.NewClient(sc, chans, reqs), auth, nil
+	return ssh.NewClient(sc, chans, reqs), nil
 }
 
 func isAuthFailure(err error) bool {

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -475,13 +474,4 @@ func (f *sshFixture) dial(t *testing.T) *SSH {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-func hasPrefixLine(s, prefix string) bool {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, prefix) {
-			return true
-		}
-	}
-	return false
 }
