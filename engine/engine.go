@@ -268,7 +268,7 @@ func (e *Engine) walkHost(ctx context.Context, m mode, t Target, hr *report.Host
 		}
 		// In a plan, a step that reads what an earlier step will change
 		// would read the old state: its result is known only after apply.
-		if waits := dependsOnPending(st, pending); m == modePlan && len(waits) > 0 && !plansAhead(st) {
+		if waits := dependsOnPending(st, pending); m == modePlan && len(waits) > 0 && !plansAhead(st) && !skippedForSure(scope, st) {
 			rec.Status = report.StatusUnknown
 			rec.Summary = "known after apply: runs after step." + strings.Join(waits, ", step.")
 			pending[st.Name] = true
@@ -467,6 +467,9 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 		}
 		fail(lastErr)
 		if c, ok := step.(steps.Canceler); ok && applied {
+			// Cleanup gets its own time: the step's timeout (or the
+			// interrupt) that ended it must not also stop the scancel.
+			recorder.Deadline = time.Time{}
 			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if cerr := c.Cancel(cctx, recorder); cerr != nil {
 				recorder.Note("cleanup after failure failed: %v", cerr)
@@ -535,6 +538,13 @@ func stepValue(outputs map[string]cty.Value, changed bool, status string) cty.Va
 	m["status"] = cty.StringVal(status)
 	m["skipped"] = cty.BoolVal(status == report.StatusSkipped)
 	return cty.ObjectVal(m)
+}
+
+// skippedForSure: a step whose when is already known to be false is
+// reported as skipped, not as waiting for apply.
+func skippedForSure(scope *eval.Scope, st *config.Step) bool {
+	c, known, diags := scope.EvalCommon(st)
+	return known && !diags.HasErrors() && !c.When
 }
 
 func plansAhead(st *config.Step) bool {

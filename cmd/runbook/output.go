@@ -3,10 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/report"
@@ -97,70 +94,85 @@ func pendingChanges(r *report.Run) bool {
 	return false
 }
 
-// watch prints one line per finished step (and waits that take a while);
-// plain timestamped lines, no control codes, so logs and CI read well.
-func (s *session) watch(w io.Writer) {
-	var mu sync.Mutex
+// watch shows the apply's progress on stderr (a live region on a
+// terminal, plain timestamped lines otherwise) and, when events is not
+// nil, writes the JSON event stream (docs/events.md) to it, starting with
+// run_started. Call the returned function once the run has ended and its
+// record is written: it clears the live region and ends the stream with
+// the checklist and run_finished.
+func (s *session) watch(stderr, events io.Writer) (done func()) {
+	redact := s.eng.Redactor.Redact
+	hosts := make([]string, len(s.targets))
+	evHosts := make([]eventHost, len(s.targets))
+	for i, t := range s.targets {
+		hosts[i] = t.Host.Name
+		evHosts[i] = eventHost{Name: t.Host.Name, Transport: t.Describe}
+	}
+	opt := terminalOptions(stderr)
+	opt.hosts, opt.redact = hosts, redact
+	p := newProgress(stderr, opt)
+	var stream *eventStream
+	if events != nil {
+		stream = newEventStream(events, s.run.ID, nil, redact)
+		names := make([]string, len(s.eng.Order))
+		for i, st := range s.eng.Order {
+			names[i] = st.Name
+		}
+		stream.runStarted(s.run, s.dir, evHosts, names)
+	}
 	s.eng.OnEvent = func(ev engine.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		ts := time.Now().Format("15:04:05")
-		switch ev.Kind {
-		case "host_error":
-			fmt.Fprintf(w, "%s %s ✗ cannot reach host: %s\n", ts, ev.Host, ev.Message)
-		case "progress":
-			fmt.Fprintf(w, "%s %s … %s: %s\n", ts, ev.Host, ev.Step.Name, ev.Message)
-		case "step_finished":
-			st := ev.Step
-			mark := map[string]string{report.StatusFailed: "✗", report.StatusInterrupted: "✗"}[st.Status]
-			if mark == "" {
-				mark = "✓"
-			}
-			dur := st.Ended.Sub(st.Started).Round(100 * time.Millisecond)
-			if st.Ended.IsZero() {
-				dur = time.Since(st.Started).Round(100 * time.Millisecond)
-			}
-			what := st.Summary
-			if st.Error != "" {
-				what = st.Error
-			}
-			fmt.Fprintf(w, "%s %s %s %s (%s, %s) %s\n", ts, ev.Host, mark, st.Name, dur, st.Status, what)
+		if stream != nil {
+			stream.event(ev)
+		}
+		p.event(ev)
+	}
+	p.start()
+	return func() {
+		s.eng.OnEvent = nil
+		p.close()
+		if stream != nil {
+			stream.runFinished(s.run, s.dir, s.exitCode())
 		}
 	}
 }
 
-// printSummary ends an apply: failures with cause and hint, the checklist
-// tally and where the record is.
+// Lines of a failed command's output shown without -v.
+const failureTail = 5
+
+// printSummary ends an apply: each failure with its host, step, command,
+// exit code, the last lines of its output and the hint for a known error
+// (-v: every command of the step with its full output), then the
+// checklist tally and where the record is.
 func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
+	color := colorFor(w)
+	paint := func(code, s string) string {
+		if color {
+			return code + s + ansiReset
+		}
+		return s
+	}
+	cross := paint(ansiRed, "✗")
 	for _, h := range r.Hosts {
 		if h.Error != "" {
-			fmt.Fprintf(w, "\n✗ host %s: %s\n", h.Name, h.Error)
+			fmt.Fprintf(w, "\n%s host %s: %s\n", cross, h.Name, h.Error)
 			if h.Hint != "" {
 				fmt.Fprintf(w, "  hint: %s\n", h.Hint)
 			}
 		}
+		failed := false
+		var notRun []string
 		for _, s := range h.Steps {
+			if s.Status == report.StatusNotRun && h.Error == "" {
+				notRun = append(notRun, s.Name)
+			}
 			if s.Status != report.StatusFailed && s.Status != report.StatusInterrupted {
 				continue
 			}
-			fmt.Fprintf(w, "\n✗ step %q on host %s %s: %s\n", s.Name, h.Name, s.Status, s.Error)
-			if n := len(s.Commands); n > 0 {
-				c := s.Commands[n-1]
-				fmt.Fprintf(w, "  command: %s (exit %d)\n", c.Command, c.ExitCode)
-				stderr := c.Stderr
-				if !verbose {
-					stderr = lastLines(stderr, 5)
-				}
-				if strings.TrimSpace(stderr) != "" {
-					fmt.Fprintf(w, "  stderr:\n%s\n", indent(stderr, "    "))
-				}
-				if verbose && strings.TrimSpace(c.Stdout) != "" {
-					fmt.Fprintf(w, "  stdout:\n%s\n", indent(c.Stdout, "    "))
-				}
-			}
-			if s.Hint != "" {
-				fmt.Fprintf(w, "  hint: %s\n", s.Hint)
-			}
+			failed = true
+			printFailure(w, cross, h.Name, s, verbose)
+		}
+		if failed && len(notRun) > 0 {
+			fmt.Fprintf(w, "  not run on %s: %s\n", h.Name, strings.Join(notRun, ", "))
 		}
 	}
 	r.BuildChecklist()
@@ -170,7 +182,74 @@ func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
 			ticked++
 		}
 	}
-	fmt.Fprintf(w, "\nResult: %s. Checklist: %d of %d ticked. Record: %s\n", r.Result, ticked, len(r.Checklist), dir)
+	result := r.Result
+	switch result {
+	case "success":
+		result = paint(ansiGreen, result)
+	case "failed", "interrupted":
+		result = paint(ansiRed, result)
+	}
+	fmt.Fprintf(w, "\nResult: %s. Checklist: %d of %d ticked. Record: %s\n", result, ticked, len(r.Checklist), dir)
+}
+
+func printFailure(w io.Writer, cross, host string, s *report.Step, verbose bool) {
+	c := failingCommand(s)
+	errText := s.Error
+	if c != nil && !verbose {
+		// The command's output follows; the error's first line names it.
+		if first, _, cut := strings.Cut(errText, "\n"); cut {
+			errText = first + " …"
+		}
+	}
+	fmt.Fprintf(w, "\n%s step %q on host %s %s: %s\n", cross, s.Name, host, s.Status, errText)
+	if s.Title != "" && s.Title != s.Kind+" "+s.Name {
+		fmt.Fprintf(w, "  step: %s (%s)\n", s.Title, s.Kind)
+	}
+	switch {
+	case verbose:
+		for _, cmd := range s.Commands {
+			printCommand(w, cmd, true)
+		}
+		for _, n := range s.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+	case c != nil:
+		printCommand(w, *c, false)
+	}
+	if s.Hint != "" {
+		fmt.Fprintf(w, "  hint: %s\n", s.Hint)
+	}
+}
+
+// printCommand shows one command with its exit code and output: in full
+// with -v, else the last lines of stderr (of stdout when stderr is empty:
+// sacctmgr prints some errors there).
+func printCommand(w io.Writer, c report.CommandRecord, full bool) {
+	fmt.Fprintf(w, "  command: %s (exit %d)\n", c.Command, c.ExitCode)
+	if c.Error != "" && c.Error != "interrupted" {
+		fmt.Fprintf(w, "  error: %s\n", c.Error)
+	}
+	streams := []struct{ name, text string }{{"stderr", c.Stderr}, {"stdout", c.Stdout}}
+	if full {
+		for _, st := range streams {
+			if strings.TrimSpace(st.text) != "" {
+				fmt.Fprintf(w, "  %s:\n%s\n", st.name, indent(st.text, "    "))
+			}
+		}
+		return
+	}
+	for _, st := range streams {
+		if strings.TrimSpace(st.text) == "" {
+			continue
+		}
+		n := len(strings.Split(strings.TrimRight(st.text, "\n"), "\n"))
+		label := st.name + ":"
+		if n > failureTail {
+			label = fmt.Sprintf("%s (last %d of %d lines; -v shows all):", st.name, failureTail, n)
+		}
+		fmt.Fprintf(w, "  %s\n%s\n", label, indent(lastLines(st.text, failureTail), "    "))
+		return
+	}
 }
 
 func lastLines(s string, n int) string {
@@ -189,4 +268,3 @@ func indent(s, prefix string) string {
 	return strings.Join(lines, "\n")
 }
 
-var _ = os.Stdout

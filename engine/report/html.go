@@ -71,6 +71,7 @@ type htmlStep struct {
 	Notes                []string
 	EvidenceLabel        string
 	HasDetails           bool
+	Open                 bool // the evidence of a failed step is shown unfolded
 }
 
 type htmlChange struct{ Field, Current, Desired string }
@@ -247,6 +248,7 @@ func newHTMLView(r *Run) htmlView {
 			}
 			sv.EvidenceLabel = strings.Join(parts, ", ")
 			sv.HasDetails = len(sv.Commands)+len(sv.Notes)+len(sv.Planned) > 0
+			sv.Open = s.Status == StatusFailed || s.Status == StatusInterrupted
 			if (s.Status == StatusFailed || s.Status == StatusInterrupted) && firstFailure == "" {
 				firstFailure = fmt.Sprintf("Step %s failed on %s: %s", s.Name, h.Name, s.Error)
 				if s.Status == StatusInterrupted {
