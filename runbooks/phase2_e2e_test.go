@@ -381,7 +381,7 @@ func TestPhase2Sabotage(t *testing.T) {
 				}
 			}
 			// No orphaned test job is left behind.
-			if q := strings.TrimSpace(slurm(t, "squeue", "-h", "-u", "koopark")); q != "" {
+			if q := queueAfterCancel(t); q != "" {
 				t.Errorf("jobs left in the queue:\n%s", q)
 			}
 		})
@@ -406,4 +406,78 @@ func stopDaemon(t *testing.T, pidfile string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("slurmdbd still answers after kill %s", pid)
+}
+
+// Beyond the guide: with prove_limits the GPU cap is shown to hold (the
+// extra job pends with QOSMaxGRESPerUser) and the proof jobs are gone.
+func TestPhase2ProveLimits(t *testing.T) {
+	testbed(t, "up")
+	testbed(t, "reset")
+	r := apply(t, inventory, "--var", "account=hpc-users", "--var", "prove_limits=true")
+	if r.code != 0 {
+		t.Fatalf("apply exited %d", r.code)
+	}
+	if n, _ := ticked(r); n != 9 || len(r.report.Checklist) != 9 {
+		t.Fatalf("ticked %d of %d, want 9 of 9:\n%s", n, len(r.report.Checklist), r.md)
+	}
+	if !strings.Contains(r.md, "pends with QOSMaxGRESPerUser: the limit is enforced") {
+		t.Errorf("no evidence of the pending reason:\n%s", r.md)
+	}
+	if q := queueAfterCancel(t); q != "" {
+		t.Errorf("proof jobs left in the queue:\n%s", q)
+	}
+}
+
+// Two applies of phase2 on the same host at once: the second is refused
+// by the lock the first holds, and changes nothing.
+func TestPhase2ConcurrentApplyRefused(t *testing.T) {
+	testbed(t, "up")
+	testbed(t, "reset")
+	state := t.TempDir()
+	first := exec.Command(runbookBin, "apply", filepath.Join(repoRoot, "runbooks", "phase2.hcl"), "-i", inventory,
+		"--auto-approve", "--state-dir", state, "--var", "account=hpc-users")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the first apply holds the lock on the host.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat("/tmp/runbook-phase2.lock"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			first.Process.Kill()
+			t.Fatal("the first apply never took the lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	second := apply(t, inventory, "--var", "account=hpc-users")
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first apply: %v", err)
+	}
+	if second.code != 1 || second.report.Hosts[0].Error == "" || !strings.Contains(second.stdout, "--force-unlock") {
+		t.Fatalf("second apply was not refused by the lock: exit %d\n%s", second.code, second.stdout)
+	}
+	for _, s := range second.report.Hosts[0].Steps {
+		if s.Status != "not_run" || len(s.Commands) > 0 {
+			t.Errorf("refused apply ran step %s (%s)", s.Name, s.Status)
+		}
+	}
+	if _, err := os.Stat("/tmp/runbook-phase2.lock"); !os.IsNotExist(err) {
+		t.Errorf("lock left after both applies: %v", err)
+	}
+}
+
+// queueAfterCancel returns koopark's jobs still queued once cancelled jobs
+// have had a moment to leave (a scancelled job shows as CG briefly).
+func queueAfterCancel(t *testing.T) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q := strings.TrimSpace(slurm(t, "squeue", "-h", "-u", "koopark", "-o", "%i %T %j"))
+		if q == "" || time.Now().After(deadline) {
+			return q
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runbook-hpc/runbook/engine"
+)
+
+// A failed run resumed: the step that only runs (no probe can tell it
+// already happened) is not repeated, its results reach later steps, and
+// the failed step runs again.
+func TestResumeSkipsCompletedRunSteps(t *testing.T) {
+	dir := t.TempDir()
+	counter := filepath.Join(dir, "counter")
+	gate := filepath.Join(dir, "gate")
+	name := strings.ToLower(uniqueName(t))
+	rb := writeRunbook(t, `
+runbook "`+name+`" { title = "resume test" }
+step "command" "count" {
+  checklist = "count once"
+  command   = "echo x >> `+counter+`; echo token-42"
+}
+step "check" "gated" {
+  checklist = "gate passes"
+  argv      = ["test", "-e", "`+gate+`"]
+  depends_on = [step.count]
+}
+step "assert" "uses_count" {
+  checklist     = "result carried over"
+  condition     = trimspace(step.count.stdout) == "token-42"
+  error_message = "step.count.stdout was not carried over"
+  depends_on    = [step.gated]
+}
+`)
+	state := t.TempDir()
+	first := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", state)
+	if first.code != 1 {
+		t.Fatalf("first run: %s", first)
+	}
+	runID := filepath.Base(onlyRunDir(t, state))
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", state, "--resume", runID)
+	if second.code != 0 {
+		t.Fatalf("resumed run: %s", second)
+	}
+	if b, _ := os.ReadFile(counter); strings.Count(string(b), "x") != 1 {
+		t.Fatalf("the completed command ran again on resume: counter %q", b)
+	}
+	dirs := runDirs(t, state)
+	r := readReport(t, dirs[len(dirs)-1])
+	steps := stepsByName(t, r)
+	if s := steps["count"]; s.ResumedFrom != runID || !strings.HasPrefix(s.Summary, "resumed:") {
+		t.Fatalf("count: resumed_from %q summary %q", s.ResumedFrom, s.Summary)
+	}
+	if s := steps["gated"]; s.Status != "ok" {
+		t.Fatalf("gated is %s", s.Status)
+	}
+	for _, it := range r.Checklist {
+		if !it.Ticked {
+			t.Errorf("%q not ticked: %s", it.Text, it.Reason)
+		}
+	}
+	// Evidence for the carried-over line says where it comes from.
+	if got := strings.Join(steps["count"].Notes, " "); !strings.Contains(got, "evidence from run "+runID) {
+		t.Errorf("count notes %q do not name the earlier run", got)
+	}
+
+	bad := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", state, "--resume", "no-such-run")
+	if bad.code != 3 {
+		t.Fatalf("--resume of a missing run: %s", bad)
+	}
+}
+
+// The run lock: a second apply of the same runbook on a host is refused
+// while the first holds it; --force-unlock takes over a stale lock.
+func TestApplyRefusedWhileLocked(t *testing.T) {
+	name := strings.ToLower(uniqueName(t))
+	rb := writeRunbook(t, `
+runbook "`+name+`" {}
+step "check" "hello" { argv = ["true"] }
+`)
+	lock := engine.LockPath(name)
+	t.Cleanup(func() { os.Remove(lock) })
+	if err := os.WriteFile(lock, []byte("owner=someone@elsewhere pid=1 started=2026-11-25T00:00:00Z run=x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	r := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", state)
+	if r.code != 1 || !strings.Contains(r.stdout, "someone@elsewhere") || !strings.Contains(r.stdout, "--force-unlock") {
+		t.Fatalf("apply on a locked host: %s", r)
+	}
+	rep := readReport(t, onlyRunDir(t, state))
+	if rep.Hosts[0].Error == "" || rep.Hosts[0].Steps[0].Status != "not_run" {
+		t.Fatalf("report does not record the lock: %+v", rep.Hosts[0])
+	}
+	r = runCLI(t, "apply", rb, "--auto-approve", "--state-dir", t.TempDir(), "--force-unlock")
+	if r.code != 0 || !strings.Contains(r.stderr, "removed the lock") {
+		t.Fatalf("--force-unlock: %s", r)
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Fatalf("lock left behind after the run: %v", err)
+	}
+}
