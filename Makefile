@@ -5,7 +5,7 @@ BIN        := bin/runbook
 TESTBED_DIR ?= /tmp/runbook-testbed
 export TESTBED_DIR
 
-.PHONY: all build test unit e2e demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
+.PHONY: all build test deps unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
 
 all: build
 
@@ -13,8 +13,19 @@ build:
 	$(GO) build -o $(BIN) ./cmd/runbook
 
 # Unit tests, then the end-to-end suite against the real Slurm testbed,
-# which this target brings up itself (installing packages when missing).
-test: build vet unit e2e
+# which this target brings up itself (installing packages when missing),
+# then every fuzz target for a bounded time.
+test: build vet deps testbed unit e2e fuzz-ci
+
+# Test-only packages from Debian: Chromium (and CJK fonts for the Korean
+# checklist lines) for the report.html screenshot test.
+TEST_DEBS := chromium fonts-noto-cjk
+deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 vet:
 	$(GO) vet ./...
@@ -23,9 +34,11 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
+# Only the packages with end-to-end tests; -p 1 because they share one cluster.
+E2E_PKGS := ./runbooks/ ./engine/transport/ ./cmd/runbook/
 e2e: build testbed
 	set -a; . $(TESTBED_DIR)/env; set +a; \
-	$(GO) test -count=1 -tags e2e -timeout 40m -p 1 ./...
+	$(GO) test -count=1 -tags e2e -timeout 40m -p 1 $(E2E_PKGS)
 
 # The main job: a Slurm testbed on this machine, then Phase 2 on it.
 demo: build testbed
@@ -50,8 +63,20 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 	$(BIN) fmt -w runbooks/
 
+# Every Fuzz* target for FUZZTIME each; a crasher fails the build and is
+# left in testdata/fuzz/ to commit as a regression case.
+FUZZTIME ?= 10s
+fuzz-ci:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/'); do \
+		dir=$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "fuzz $$dir $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$dir || { echo "FAIL: $$t in $$dir"; exit 1; }; \
+		done; \
+	done
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./engine/config/
+	$(MAKE) fuzz-ci FUZZTIME=60s
 
 clean:
 	rm -rf bin .runbook
