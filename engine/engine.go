@@ -113,6 +113,10 @@ func (e *Engine) NewRun(mode string) *report.Run {
 		Started:       time.Now().UTC(),
 		Variables:     map[string]string{},
 	}
+	// Every string of the record is redacted again when it is written.
+	if e.Redactor != nil {
+		r.Redactor = e.Redactor
+	}
 	if rb := e.Config.Runbook; rb != nil {
 		r.Runbook, r.Title = rb.Name, rb.Title
 	}

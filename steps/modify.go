@@ -45,6 +45,13 @@ func (modifyKind) Validate(cfg cty.Value) error {
 	if e := cfg.GetAttr("entity"); e.IsKnown() && !e.IsNull() && strings.ToLower(e.AsString()) != "qos" {
 		return &AttrError{Attr: "entity", Err: fmt.Errorf("modify supports entity = \"qos\"; use grant for QoS access of account users")}
 	}
+	// The name goes into the sacctmgr command line: check it as soon as
+	// it is known, as create does, not only when the step runs.
+	if n := cfg.GetAttr("name"); n.IsKnown() && !n.IsNull() {
+		if err := requireName(slurm.KindQoS, "name", n.AsString()); err != nil {
+			return err
+		}
+	}
 	set := cfg.GetAttr("set")
 	if !set.IsWhollyKnown() {
 		return nil

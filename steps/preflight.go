@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -51,6 +52,13 @@ func (preflightKind) Decode(cfg cty.Value) (Step, error) {
 	if s.qos != "" {
 		if err := requireName(slurm.KindQoS, "qos", s.qos); err != nil {
 			return nil, err
+		}
+	}
+	// The same field rules as modify's set: a limit Slurm would refuse
+	// (gres/gpu:2, gpu_mem=1) fails validate, not the cluster.
+	if len(s.limits) > 0 {
+		if err := checkQoSSettings(s.limits); err != nil {
+			return nil, &AttrError{Attr: "limits", Err: errors.Unwrap(err)}
 		}
 	}
 	return s, nil

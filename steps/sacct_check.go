@@ -72,6 +72,23 @@ func (sacctCheckKind) Decode(cfg cty.Value) (Step, error) {
 	if s.jobID == "" && s.qos == "" {
 		return nil, &AttrError{Attr: "job_id", Err: fmt.Errorf("set job_id, qos, or both")}
 	}
+	// Checked here, against the attribute that holds them: with job_id set
+	// the qos is only used by the fallback query, built at run time.
+	if s.qos != "" {
+		if err := requireName(slurm.KindQoS, "qos", s.qos); err != nil {
+			return nil, err
+		}
+	}
+	if s.user != "" {
+		if err := requireName(slurm.KindUser, "user", s.user); err != nil {
+			return nil, err
+		}
+	}
+	if s.jobID != "" {
+		if _, err := slurm.SacctArgv(slurm.SacctFilter{JobIDs: []string{s.jobID}}); err != nil {
+			return nil, &AttrError{Attr: "job_id", Err: err}
+		}
+	}
 	if len(s.fields) == 0 {
 		s.fields = append([]string(nil), slurm.DefaultSacctFields...)
 	}

@@ -66,6 +66,22 @@ func decodeShell(cfg cty.Value) (shellCommand, error) {
 	case sc.Line != nil && strings.TrimSpace(*sc.Line) == "":
 		return sc, &AttrError{Attr: "command", Err: fmt.Errorf("command is empty")}
 	}
+	// No program can receive a NUL byte in its arguments: sshd would cut
+	// the command line there (running a different, shorter command) and
+	// exec refuses it locally.
+	if sc.Line != nil && strings.ContainsRune(*sc.Line, 0) {
+		return sc, &AttrError{Attr: "command", Err: fmt.Errorf("command contains a NUL byte")}
+	}
+	for i, a := range sc.Argv {
+		if strings.ContainsRune(a, 0) {
+			return sc, &AttrError{Attr: "argv", Err: fmt.Errorf("argv[%d] contains a NUL byte", i)}
+		}
+	}
+	for k, v := range sc.Env {
+		if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
+			return sc, &AttrError{Attr: "env", Err: fmt.Errorf("env %q contains a NUL byte", k)}
+		}
+	}
 	if len(sc.OKCodes) == 0 {
 		sc.OKCodes = []int{0}
 	}

@@ -38,6 +38,7 @@ type runFlags struct {
 	verbose       bool
 	forceUnlock   bool
 	resume        string
+	metricsFile   string
 }
 
 func (f *runFlags) register(cmd *cobra.Command) {
@@ -53,6 +54,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.acceptNewKeys, "accept-new-host-keys", false, "trust a host key seen for the first time and add it to known_hosts (OpenSSH's accept-new); a changed key is still refused")
 	fl.BoolVar(&f.insecureKeys, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify SSH host keys at all")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show full command output on failure")
+	fl.StringVar(&f.metricsFile, "metrics-file", "", "also write the run's outcome in Prometheus text format to this file, for node_exporter's textfile collector (e.g. /var/lib/node_exporter/textfile/phase2.prom)")
 	fl.StringVar(&f.resume, "resume", "", "continue a failed run (its id or directory): steps it completed that would only run again (a test job) are not repeated; everything with a probe is re-checked")
 	fl.BoolVar(&f.forceUnlock, "force-unlock", false, "remove a stale run lock left on the hosts by a crashed apply, then take it")
 }
@@ -115,7 +117,7 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 
 func newApplyCmd() *cobra.Command {
 	var f runFlags
-	var autoApprove bool
+	var autoApprove, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "apply FILE|PLAN",
 		Short: "Run the runbook and record a checklist backed by evidence",
@@ -128,9 +130,15 @@ Given a plan saved with plan --out, apply first re-runs every probe; if any
 host's state differs from what the plan saw, it prints what changed and
 applies nothing. Otherwise it applies exactly the saved actions.`,
 		Example: `  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve
-  runbook apply phase2.plan`,
+  runbook apply phase2.plan
+  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve --json | jq -c 'select(.type == "step_finished")'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// --json: stdout carries only the events; human text goes to stderr.
+			human, events := cmd.OutOrStdout(), io.Writer(nil)
+			if asJSON {
+				human, events = cmd.ErrOrStderr(), cmd.OutOrStdout()
+			}
 			var saved *planfile.File
 			path := args[0]
 			if planfile.IsPlanFile(path) {
@@ -149,30 +157,31 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 			defer s.stopSignals()
 			switch {
 			case saved != nil:
-				if err := s.checkSavedPlan(cmd.OutOrStdout(), saved); err != nil {
+				if err := s.checkSavedPlan(human, saved); err != nil {
 					return err
 				}
 			case !autoApprove:
 				s.eng.Plan(s.ctx, s.run, s.targets)
-				printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
+				printPlan(human, s.run, f.showCommands)
 				if s.run.Result == "failed" || s.ctx.Err() != nil {
 					s.run.Mode = "plan"
 					s.finish()
 					return exitWith(s.exitCode(), "the plan failed; nothing was applied")
 				}
 				if !pendingChanges(s.run) {
-					fmt.Fprintln(cmd.OutOrStdout(), "Nothing to change; running the read-only steps again to gather evidence.")
+					fmt.Fprintln(human, "Nothing to change; running the read-only steps again to gather evidence.")
 				}
-				if !confirm(cmd.OutOrStdout(), os.Stdin) {
+				if !confirm(human, os.Stdin) {
 					return exitWith(exitFailed, "apply cancelled; nothing was changed")
 				}
 				s.run = s.eng.NewRun("apply")
 				s.run.ID = filepath.Base(s.dir)
 			}
-			s.watch(cmd.ErrOrStderr())
+			done := s.watch(cmd.ErrOrStderr(), events)
 			s.eng.Apply(s.ctx, s.run, s.targets)
 			s.finish()
-			printSummary(cmd.OutOrStdout(), s.run, s.dir, f.verbose)
+			done()
+			printSummary(human, s.run, s.dir, f.verbose)
 			if code := s.exitCode(); code != exitOK {
 				return exitWith(code, "")
 			}
@@ -181,6 +190,7 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without showing the plan and asking")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write newline-delimited JSON events to stdout (format: docs/events.md); human output goes to stderr")
 	return cmd
 }
 
@@ -193,6 +203,7 @@ func confirm(w io.Writer, r io.Reader) bool {
 
 // session is one plan or apply invocation.
 type session struct {
+	metricsFile   string
 	loaded        *loaded
 	runbookPath   string
 	inventoryPath string
@@ -251,7 +262,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string, saved *p
 	eng.KeepGoing = f.keepGoing
 	eng.Hint = transport.Hint
 
-	s := &session{eng: eng, targets: targets, loaded: l, runbookPath: path, inventoryPath: invPath}
+	s := &session{eng: eng, targets: targets, loaded: l, runbookPath: path, inventoryPath: invPath, metricsFile: f.metricsFile}
 	s.run = eng.NewRun(mode)
 	s.dir = report.RunDir(filepath.Join(f.stateDir, "runs"), s.run.Started, s.run.Runbook)
 	s.run.ID = filepath.Base(s.dir)
@@ -297,8 +308,16 @@ func (s *session) finish() {
 	if s.run.Ended.IsZero() {
 		s.run.Ended = time.Now().UTC()
 	}
+	if s.run.Redactor == nil {
+		s.run.Redactor = s.eng.Redactor
+	}
 	if err := report.Write(s.dir, s.run); err != nil {
 		fmt.Fprintf(os.Stderr, "runbook: could not write the run record: %v\n", err)
+	}
+	if s.metricsFile != "" && s.run.Mode == "apply" {
+		if err := report.WriteMetrics(s.metricsFile, s.run); err != nil {
+			fmt.Fprintf(os.Stderr, "runbook: could not write the metrics file: %v\n", err)
+		}
 	}
 }
 

@@ -143,6 +143,9 @@ type eventStream struct {
 	// finished records which host/step pairs had a step_finished, so the
 	// steps that never started get theirs when the run ends.
 	finished map[string]bool
+	// hostHint, when set, returns the advice recorded for a host that
+	// could not be reached (the engine's event carries only the error).
+	hostHint func(host string) string
 }
 
 func newEventStream(w io.Writer, runID string, now func() time.Time, redact func(string) string) *eventStream {
@@ -194,7 +197,11 @@ func (e *eventStream) event(ev engine.Event) {
 	defer e.mu.Unlock()
 	switch ev.Kind {
 	case "host_error":
-		e.write(hostErrorEvent{eventHeader: e.header(evHostError), Host: ev.Host, Error: e.redact(ev.Message)})
+		hint := ""
+		if e.hostHint != nil {
+			hint = e.redact(e.hostHint(ev.Host))
+		}
+		e.write(hostErrorEvent{eventHeader: e.header(evHostError), Host: ev.Host, Error: e.redact(ev.Message), Hint: hint})
 	case "step_started":
 		if ev.Step == nil {
 			return

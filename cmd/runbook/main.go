@@ -110,15 +110,18 @@ only on evidence gathered in that run.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newValidateCmd(), newFmtCmd(), newChecklistCmd(), newPlanCmd(), newApplyCmd(),
-		newInventoryCmd(), newGraphCmd(), newVersionCmd())
+		newInventoryCmd(), newGraphCmd(), newVersionCmd(), newCompletionCmd(), newReportCmd(), newRunsCmd())
+	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "never colour the output (as does setting NO_COLOR)")
+	registerCompletions(root)
 	return root
 }
 
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print runbook's version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print runbook's version",
+		Example: "  runbook version",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(cmd.OutOrStdout(), "runbook "+version)
 			return nil

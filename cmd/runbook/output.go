@@ -114,6 +114,16 @@ func (s *session) watch(stderr, events io.Writer) (done func()) {
 	var stream *eventStream
 	if events != nil {
 		stream = newEventStream(events, s.run.ID, nil, redact)
+		stream.hostHint = func(host string) string {
+			// Called from the host's goroutine right after it recorded
+			// the error, so reading its record is safe.
+			for _, h := range s.run.Hosts {
+				if h.Name == host {
+					return h.Hint
+				}
+			}
+			return ""
+		}
 		names := make([]string, len(s.eng.Order))
 		for i, st := range s.eng.Order {
 			names[i] = st.Name
@@ -194,14 +204,13 @@ func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
 
 func printFailure(w io.Writer, cross, host string, s *report.Step, verbose bool) {
 	c := failingCommand(s)
-	errText := s.Error
-	if c != nil && !verbose {
-		// The command's output follows; the error's first line names it.
-		if first, _, cut := strings.Cut(errText, "\n"); cut {
-			errText = first + " …"
-		}
+	first, rest, _ := strings.Cut(strings.TrimSpace(s.Error), "\n")
+	fmt.Fprintf(w, "\n%s step %q on host %s %s: %s\n", cross, s.Name, host, s.Status, first)
+	// The error's further lines are the failing command's stderr when it
+	// exited non-zero (shown below); otherwise they are the message.
+	if rest != "" && (verbose || c == nil || c.ExitCode == 0) {
+		fmt.Fprintln(w, indent(rest, "    "))
 	}
-	fmt.Fprintf(w, "\n%s step %q on host %s %s: %s\n", cross, s.Name, host, s.Status, errText)
 	if s.Title != "" && s.Title != s.Kind+" "+s.Name {
 		fmt.Fprintf(w, "  step: %s (%s)\n", s.Title, s.Kind)
 	}
@@ -267,4 +276,3 @@ func indent(s, prefix string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-

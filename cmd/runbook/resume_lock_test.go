@@ -106,3 +106,29 @@ step "check" "hello" { argv = ["true"] }
 		t.Fatalf("lock left behind after the run: %v", err)
 	}
 }
+
+func TestApplyWritesMetricsFile(t *testing.T) {
+	name := strings.ToLower(uniqueName(t))
+	rb := writeRunbook(t, `
+runbook "`+name+`" {}
+step "check" "hello" { argv = ["true"] }
+`)
+	prom := filepath.Join(t.TempDir(), "runbook.prom")
+	r := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", t.TempDir(), "--metrics-file", prom)
+	if r.code != 0 {
+		t.Fatalf("apply: %s", r)
+	}
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`runbook_run_success{runbook="` + name + `"} 1`,
+		`runbook_step_success{runbook="` + name + `",host="localhost",step="hello",kind="check"} 1`,
+		"runbook_last_success_timestamp_seconds",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q:\n%s", want, b)
+		}
+	}
+}

@@ -71,6 +71,7 @@ type htmlStep struct {
 	Notes                []string
 	EvidenceLabel        string
 	HasDetails           bool
+	ResumedFrom          string
 	Open                 bool // the evidence of a failed step is shown unfolded
 }
 
@@ -221,7 +222,7 @@ func newHTMLView(r *Run) htmlView {
 				N: i + 1, Name: s.Name, Title: s.Title, Kind: s.Kind,
 				Status: s.Status, Label: statusLabel(s.Status), Class: statusClass(s.Status),
 				Duration: span(s.Started, s.Ended), Summary: codeSpans(s.Summary), Error: codeSpans(s.Error), Hint: codeSpans(s.Hint),
-				Planned: s.Planned, Notes: s.Notes,
+				Planned: s.Planned, Notes: s.Notes, ResumedFrom: s.ResumedFrom,
 			}
 			if sv.Title == "" || sv.Title == s.Kind+" "+s.Name {
 				sv.Title = ""

@@ -1,9 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 )
+
+var rawJSON = reflect.TypeOf(json.RawMessage(nil))
 
 // Redacted returns the run as it may be written: when r.Redactor is set, a
 // deep copy with every string (commands, outputs, errors, hints, notes,
@@ -30,6 +33,12 @@ func (r *Run) Redacted() *Run {
 // redactValue walks v and replaces every settable string, map key and map
 // value through f. Reflection keeps it complete when fields are added.
 func redactValue(v reflect.Value, f func(string) string) {
+	if v.Type() == rawJSON {
+		if v.Len() > 0 && v.CanSet() {
+			v.SetBytes(redactJSON(v.Bytes(), f))
+		}
+		return
+	}
 	switch v.Kind() {
 	case reflect.String:
 		if v.CanSet() {
@@ -64,4 +73,40 @@ func redactValue(v reflect.Value, f func(string) string) {
 		}
 		v.Set(m)
 	}
+}
+
+// redactJSON redacts every string inside a JSON document (step outputs):
+// decoded first, so a secret that JSON escapes (a quote, <, &) is found
+// too. What does not decode is redacted as plain text.
+func redactJSON(b []byte, f func(string) string) []byte {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return []byte(f(string(b)))
+	}
+	out, err := json.Marshal(redactAny(v, f))
+	if err != nil {
+		return []byte(f(string(b)))
+	}
+	return out
+}
+
+func redactAny(v any, f func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return f(x)
+	case []any:
+		for i := range x {
+			x[i] = redactAny(x[i], f)
+		}
+		return x
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[f(k)] = redactAny(e, f)
+		}
+		return m
+	}
+	return v
 }

@@ -215,12 +215,16 @@ func TestBlank(t *testing.T) {
 		{Text: "two", Step: "b"},
 		{Text: "three", Step: "c", Proof: "Run c", Commands: []string{"sacctmgr -P show qos", "echo `date`"}},
 		{Text: "four", Step: "d", Commands: []string{"true"}},
+		{Text: "five", Step: "d", Proof: "Run d", Commands: []string{"true"}},
+		{Text: "six", Step: "e", Commands: []string{"true"}},
 	})
 	want := "# T — completion checklist\n\n" +
 		"- [ ] one\n  - proof: step `a` (Check a)\n" +
 		"- [ ] two\n" +
 		"- [ ] three\n  - proof: step `c` (Run c)\n    - `sacctmgr -P show qos`\n    - `` echo `date` ``\n" +
-		"- [ ] four\n  - proof: step `d`\n    - `true`\n"
+		"- [ ] four\n  - proof: step `d`\n    - `true`\n" +
+		"- [ ] five\n  - proof: step `d` (Run d), commands as above\n" +
+		"- [ ] six\n  - proof: step `e`\n    - `true`\n"
 	if got != want {
 		t.Errorf("Blank =\n%s\nwant\n%s", got, want)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,7 +167,7 @@ func Markdown(r *Run) string {
 func Blank(title string, items []BlankItem) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s — completion checklist\n\n", title)
-	for _, it := range items {
+	for i, it := range items {
 		fmt.Fprintf(&b, "- [ ] %s\n", it.Text)
 		if it.Proof == "" && len(it.Commands) == 0 {
 			continue
@@ -174,6 +175,11 @@ func Blank(title string, items []BlankItem) string {
 		fmt.Fprintf(&b, "  - proof: step %s", mdCode(it.Step))
 		if it.Proof != "" {
 			fmt.Fprintf(&b, " (%s)", it.Proof)
+		}
+		// Lines of one step share its commands: list them once.
+		if len(it.Commands) > 0 && i > 0 && items[i-1].Step == it.Step && slices.Equal(items[i-1].Commands, it.Commands) {
+			b.WriteString(", commands as above\n")
+			continue
 		}
 		b.WriteString("\n")
 		for _, c := range it.Commands {

@@ -1,0 +1,4 @@
+# want: 3: Invalid local
+host "ctl1" {
+  local = "yes"
+}

@@ -1,0 +1,4 @@
+# want: 2: Reserved name
+host "all" {
+  address = "127.0.0.1"
+}

@@ -1,0 +1,6 @@
+# want: 4: Invalid character encoding
+runbook "r" {}
+
+step "check" "aÿþ" {
+  command = "true"
+}

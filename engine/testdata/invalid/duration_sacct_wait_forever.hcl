@@ -1,0 +1,8 @@
+# want: 7: Invalid step "s"
+# detail: forever
+runbook "r" {}
+
+step "sacct_check" "s" {
+  qos  = "moonlight"
+  wait = "forever"
+}

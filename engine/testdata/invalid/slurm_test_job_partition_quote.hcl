@@ -1,0 +1,8 @@
+# want: 7: Invalid step "j"
+# detail: no quotes
+runbook "r" {}
+
+step "test_job" "j" {
+  qos       = "normal"
+  partition = "viz' --wrap='id"
+}

@@ -1,0 +1,5 @@
+# want: 5: Missing expression
+runbook "r" {}
+
+step "check" "a" {
+  command =

@@ -1,0 +1,4 @@
+# want: 4: Unterminated string literal
+runbook "r" {}
+
+step "check" "a
