@@ -2,7 +2,6 @@ package steps
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -376,10 +375,4 @@ func exitFailure(display string, res transport.Result) error {
 		hint = slurm.ClassifySacctmgr(res.Stdout, res.Stderr, res.ExitCode).Hint
 	}
 	return &Failure{Msg: msg, Hint: hint}
-}
-
-// jsonString renders a value for messages.
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -142,18 +142,6 @@ func attrStrings(cfg cty.Value, name string) ([]string, error) {
 	return s, nil
 }
 
-func attrBool(cfg cty.Value, name string, def bool) (bool, error) {
-	v := cfg.GetAttr(name)
-	if v.IsNull() {
-		return def, nil
-	}
-	var b bool
-	if err := gocty.FromCtyValue(v, &b); err != nil {
-		return false, &AttrError{Attr: name, Err: err}
-	}
-	return b, nil
-}
-
 func attrInt(cfg cty.Value, name string, def int) (int, error) {
 	v := cfg.GetAttr(name)
 	if v.IsNull() {
@@ -214,17 +202,6 @@ func requireName(kind slurm.EntityKind, attr, name string) error {
 		return &AttrError{Attr: attr, Err: err}
 	}
 	return nil
-}
-
-func stringList(ss []string) cty.Value {
-	if len(ss) == 0 {
-		return cty.ListValEmpty(cty.String)
-	}
-	vals := make([]cty.Value, len(ss))
-	for i, s := range ss {
-		vals[i] = cty.StringVal(s)
-	}
-	return cty.ListVal(vals)
 }
 
 func stringMap(m map[string]string) cty.Value {
