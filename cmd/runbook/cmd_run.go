@@ -79,8 +79,14 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 				return err
 			}
 			defer s.stopSignals()
+			// Live progress only on a terminal: in logs the plan itself is the record.
+			done := func() {}
+			if f, ok := cmd.ErrOrStderr().(*os.File); ok && isTerminal(f) {
+				done = s.watch(f, nil)
+			}
 			s.eng.Plan(s.ctx, s.run, s.targets)
 			s.finish()
+			done()
 			pf, err := s.planFile()
 			if err != nil {
 				return exitWith(exitFailed, "%v", err)
