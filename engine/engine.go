@@ -387,7 +387,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 			fail(err)
 			return
 		}
-		describe(rec, p)
+		e.describe(rec, p)
 		switch p.Action {
 		case steps.Read:
 			rec.Status = report.StatusOK
@@ -424,7 +424,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 		}
 		if err == nil && attempt == 0 && p.Action == steps.Run {
 			if prev, vals := e.resumable(host, st.Name); prev != nil {
-				describe(rec, p)
+				e.describe(rec, p)
 				carried, outputs = prev, vals
 				rec.Status, rec.Changed, rec.ResumedFrom = prev.Status, prev.Changed, e.ResumeRun
 				rec.Summary = "resumed: " + prev.Summary + " (in run " + e.ResumeRun + ")"
@@ -433,7 +433,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 			}
 		}
 		if err == nil {
-			describe(rec, p)
+			e.describe(rec, p)
 			outputs = p.Outputs
 			if p.Action != steps.Read && p.Action != steps.NoOp {
 				applied = true
@@ -476,7 +476,10 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 			recorder.Deadline = time.Time{}
 			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if cerr := c.Cancel(cctx, recorder); cerr != nil {
+				// Left-behind work (a job still queued) must be as visible
+				// as the failure itself.
 				recorder.Note("cleanup after failure failed: %v", cerr)
+				rec.Error += "; cleanup failed: " + e.Redactor.Redact(cerr.Error())
 			}
 			cancel()
 		}
@@ -514,11 +517,19 @@ func (e *Engine) checkExpected(host, step string, p steps.Proposal) error {
 	}
 }
 
-func describe(rec *report.Step, p steps.Proposal) {
+// describe copies a proposal into the record, redacted: a sensitive value
+// in argv must not reach plan output, plan files or reports.
+func (e *Engine) describe(rec *report.Step, p steps.Proposal) {
 	rec.Action = p.Action.String()
-	rec.Summary = p.Summary
-	rec.Changes = p.Changes
-	rec.Planned = p.Commands
+	rec.Summary = e.Redactor.Redact(p.Summary)
+	rec.Changes = nil
+	for _, c := range p.Changes {
+		rec.Changes = append(rec.Changes, steps.Change{Field: c.Field, Current: e.Redactor.Redact(c.Current), Desired: e.Redactor.Redact(c.Desired)})
+	}
+	rec.Planned = nil
+	for _, c := range p.Commands {
+		rec.Planned = append(rec.Planned, e.Redactor.Redact(c))
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -181,17 +181,31 @@ func (b *builder) build() (*Inventory, hcl.Diagnostics) {
 		ungrouped = &Group{Name: "ungrouped", Vars: map[string]cty.Value{}}
 		inv.Groups["ungrouped"] = ungrouped
 	}
+	inUngrouped := map[string]bool{}
+	for _, h := range ungrouped.Hosts {
+		inUngrouped[h] = true
+	}
 	for _, rh := range b.hosts {
 		all.Hosts = append(all.Hosts, rh.name)
-		if !grouped[rh.name] && !contains(ungrouped.Hosts, rh.name) {
+		if !grouped[rh.name] && !inUngrouped[rh.name] {
+			inUngrouped[rh.name] = true
 			ungrouped.Hosts = append(ungrouped.Hosts, rh.name)
 		}
 	}
 
+	// Membership is computed once per group, not once per host and group:
+	// node[0001:4000] must not cost 4000 × 4000 set builds.
+	groupNames := inv.GroupNames()
+	memberSets := make(map[string]map[string]bool, len(groupNames))
+	for _, g := range groupNames {
+		if g != "all" {
+			memberSets[g] = inv.members(g, nil)
+		}
+	}
 	for _, rh := range b.hosts {
 		var groups []string
-		for _, g := range inv.GroupNames() {
-			if g != "all" && inv.members(g, nil)[rh.name] {
+		for _, g := range groupNames {
+			if g != "all" && memberSets[g][rh.name] {
 				groups = append(groups, g)
 			}
 		}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -44,6 +45,9 @@ var hclGroupSchema = &hcl.BodySchema{
 // attributes and blocks are errors (hcl reports them with file:line), so
 // a misspelt "identity_files" does not silently fall back to defaults.
 func parseHCL(path string, src []byte, b *builder) hcl.Diagnostics {
+	if diags := checkNesting(path, src); diags.HasErrors() {
+		return diags
+	}
 	p := hclparse.NewParser()
 	f, diags := p.ParseHCL(src, path)
 	if diags.HasErrors() {
@@ -55,6 +59,14 @@ func parseHCL(path string, src []byte, b *builder) hcl.Diagnostics {
 	seenGroup := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		name := blk.Labels[0]
+		if strings.TrimSpace(name) == "" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "Empty name",
+				Detail:  fmt.Sprintf("A %s needs a name: %s \"NAME\" { ... }.", blk.Type, blk.Type),
+				Subject: blk.LabelRanges[0].Ptr(),
+			})
+			continue
+		}
 		switch blk.Type {
 		case "host":
 			if prev, dup := seenHost[name]; dup {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,11 +34,13 @@ func parseINI(path string, src []byte, b *builder) hcl.Diagnostics {
 		rng           hcl.Range
 	}
 	var childRefs []childRef
+	inGroup := map[*rawGroup]map[string]bool{} // g.hosts as a set
 
 	section, kind := "", "hosts" // top of file: ungrouped hosts
 	sc := bufio.NewScanner(bytes.NewReader(src))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for lineNo := 1; sc.Scan(); lineNo++ {
+	sc.Buffer(make([]byte, 64<<10), maxINILine)
+	lineNo := 1
+	for ; sc.Scan(); lineNo++ {
 		raw := sc.Text()
 		line := strings.TrimSpace(raw)
 		rng := hcl.Range{Filename: path, Start: hcl.Pos{Line: lineNo, Column: 1}, End: hcl.Pos{Line: lineNo, Column: len(raw) + 1}}
@@ -124,6 +127,10 @@ func parseINI(path string, src []byte, b *builder) hcl.Diagnostics {
 						n, port = h, pn
 					}
 				}
+				if n == "" {
+					diags = append(diags, iniError(rng, "Invalid host pattern", fmt.Sprintf("%q names no host.", words[0])))
+					continue
+				}
 				if n == "all" || n == "ungrouped" {
 					diags = append(diags, iniError(rng, "Reserved name", fmt.Sprintf("%q cannot name a host.", n)))
 					continue
@@ -142,12 +149,25 @@ func parseINI(path string, src []byte, b *builder) hcl.Diagnostics {
 				}
 				if section != "" {
 					g := group(section, rng)
-					if !contains(g.hosts, n) {
+					if !inGroup[g][n] {
+						if inGroup[g] == nil {
+							inGroup[g] = map[string]bool{}
+						}
+						inGroup[g][n] = true
 						g.hosts = append(g.hosts, n)
 					}
 				}
 			}
 		}
+	}
+	if err := sc.Err(); err != nil {
+		// Without this the rest of the file would be silently ignored.
+		rng := hcl.Range{Filename: path, Start: hcl.Pos{Line: lineNo, Column: 1}, End: hcl.Pos{Line: lineNo, Column: 1}}
+		detail := err.Error()
+		if errors.Is(err, bufio.ErrTooLong) {
+			detail = fmt.Sprintf("Line %d is longer than %d KiB; nothing after it was read.", lineNo, maxINILine>>10)
+		}
+		diags = append(diags, iniError(rng, "Line too long", detail))
 	}
 	// Ansible creates a child group named only under :children; we warn,
 	// since it is more often a typo than an intentionally empty group.
@@ -373,6 +393,14 @@ func splitWords(s string) ([]string, error) {
 // expandRange expands one Ansible range: node[01:03] -> node01 node02
 // node03, rack[a:c] -> racka rackb rackc, with an optional :step.
 func expandRange(p string) ([]string, error) {
+	out, err := expandRangeN(p)
+	if err == nil && len(out) > maxRangeHosts {
+		return nil, fmt.Errorf("range too large in %q: %d hosts, at most %d", p, len(out), maxRangeHosts)
+	}
+	return out, err
+}
+
+func expandRangeN(p string) ([]string, error) {
 	open := strings.IndexByte(p, '[')
 	if open < 0 {
 		return []string{p}, nil
@@ -396,9 +424,14 @@ func expandRange(p string) ([]string, error) {
 		}
 		step = s
 	}
-	rest, err := expandRange(suffix)
+	rest, err := expandRangeN(suffix)
 	if err != nil {
 		return nil, err
+	}
+	// Each range is bounded, their product must be too: n[0:9999]-[0:9999]
+	// would be 10^8 hosts.
+	if n := len(rest) * rangeLen(parts); n > maxRangeHosts {
+		return nil, fmt.Errorf("range too large in %q: over %d hosts", p, maxRangeHosts)
 	}
 	var out []string
 	add := func(mid string) {
@@ -438,4 +471,28 @@ func expandRange(p string) ([]string, error) {
 
 func iniError(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rangePtr(rng)}
+}
+
+// maxINILine is the longest INI line read.
+const maxINILine = 1 << 20
+
+// rangeLen is how many values lo:hi[:step] yields, 0 when it is not a
+// valid range (the caller reports that).
+func rangeLen(parts []string) int {
+	step := 1
+	if len(parts) == 3 {
+		if s, err := strconv.Atoi(parts[2]); err == nil && s > 0 {
+			step = s
+		}
+	}
+	if a, err := strconv.Atoi(parts[0]); err == nil {
+		if b, err := strconv.Atoi(parts[1]); err == nil && b >= a {
+			return (b-a)/step + 1
+		}
+		return 0
+	}
+	if len(parts[0]) == 1 && len(parts[1]) == 1 && parts[0][0] <= parts[1][0] {
+		return int(parts[1][0]-parts[0][0])/step + 1
+	}
+	return 0
 }

@@ -43,9 +43,12 @@ func DetectFormat(path string, src []byte) (Format, error) {
 // diagnostics carry file:line; check diags.HasErrors() (warnings, e.g. an
 // ignored password in an INI file, come back with a usable inventory).
 func Load(path string, opts Options) (*Inventory, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, over, err := readCapped(path, MaxFileBytes)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read inventory", Detail: err.Error()}}
+	}
+	if over {
+		return nil, hcl.Diagnostics{tooLarge(path, src)}
 	}
 	return Parse(path, src, opts)
 }
@@ -59,6 +62,9 @@ func Parse(path string, src []byte, opts Options) (*Inventory, hcl.Diagnostics) 
 	}
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
+	}
+	if len(src) > MaxFileBytes {
+		return nil, hcl.Diagnostics{tooLarge(path, src[:MaxFileBytes])}
 	}
 	sc, diags := loadSSHConfig(opts)
 	b := &builder{path: path, opts: opts, ssh: sc}

@@ -39,7 +39,7 @@ step "command" "make_dir" {
 step "command" "marker" {
   title      = "Write a marker file"
   checklist  = "Write the marker file"
-  command    = "echo 'kernel ${trimspace(step.kernel.stdout)}' > ${shellquote(local.dir)}/marker"
+  command    = "printf 'kernel %s\\n' ${shellquote(trimspace(step.kernel.stdout))} > ${shellquote(local.dir)}/marker"
   creates    = "${local.dir}/marker"
   depends_on = [step.make_dir]
 }

@@ -297,7 +297,8 @@ func (s *testJobStep) wait(ctx context.Context, ex Exec, jobID string) (*slurm.J
 		}
 		if res.ExitCode != 0 {
 			return nil, &Failure{Msg: fmt.Sprintf("scontrol show job %s exited %d: %s", jobID, res.ExitCode, strings.TrimSpace(string(res.Stderr))),
-				Hint: "is slurmctld up? (scontrol ping)"}
+				Hint: fmt.Sprintf("is slurmctld up? (scontrol ping). Job %s was submitted: runbook cancels it as the step fails; "+
+					"if that fails too (see the step's notes), run `scancel %s` once slurmctld answers", jobID, jobID)}
 		}
 		job, err := slurm.ParseScontrolJob(res.Stdout)
 		if err != nil {
@@ -367,7 +368,10 @@ func (s *testJobStep) checkOutput(ex Exec, jobID, out string) []string {
 }
 
 // Cancel ends a submitted job that has not finished (run failed, timed
-// out or interrupted), so no orphaned test job holds a GPU.
+// out or interrupted), so no orphaned test job holds a GPU. When
+// slurmctld does not answer (restarting, failing over) it waits for it as
+// long as ctx allows and tries again; if the job still could not be
+// cancelled, the error says so with the command to do it by hand.
 func (s *testJobStep) Cancel(ctx context.Context, ex Exec) error {
 	s.mu.Lock()
 	jobID, login, finished := s.jobID, s.login, s.finished
@@ -375,13 +379,53 @@ func (s *testJobStep) Cancel(ctx context.Context, ex Exec) error {
 	if jobID == "" || finished {
 		return nil
 	}
-	res, err := ex.Run(ctx, asUser([]string{"scancel", jobID}, orDefault(s.user, login), login))
-	if err != nil {
-		return err
+	user := orDefault(s.user, login)
+	var last string
+	for attempt := 1; ; attempt++ {
+		res, err := ex.Run(ctx, asUser([]string{"scancel", jobID}, user, login))
+		switch {
+		case err != nil:
+			last = err.Error()
+		case res.ExitCode == 0:
+			ex.Note("cancelled job %s", jobID)
+			return nil
+		case jobGone(res.Stderr):
+			ex.Note("job %s had already ended", jobID)
+			return nil
+		default:
+			last = fmt.Sprintf("scancel %s exited %d: %s", jobID, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+		}
+		// A broken connection will not heal here, and a refusal with
+		// slurmctld up (permissions) will not change: stop.
+		if err != nil || attempt >= maxCancelAttempts || !waitController(ctx, ex) {
+			break
+		}
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("scancel %s exited %d: %s", jobID, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	return fmt.Errorf("job %s was NOT cancelled and may still be queued or running: run `scancel %s` once slurmctld answers (%s)", jobID, jobID, last)
+}
+
+const maxCancelAttempts = 5
+
+// jobGone: scancel's complaint about a job that already ended.
+func jobGone(stderr []byte) bool {
+	e := string(stderr)
+	return strings.Contains(e, "Invalid job id specified") || strings.Contains(e, "already completing or completed")
+}
+
+// waitController polls `scontrol ping` (fast even when slurmctld is down,
+// unlike scancel, which retries for ~10 s) until slurmctld answers; false
+// when ctx ends first or the host cannot be reached.
+func waitController(ctx context.Context, ex Exec) bool {
+	for {
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return false
+		}
+		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "ping"}, NoStdin: true})
+		if err != nil {
+			return false
+		}
+		if res.ExitCode == 0 {
+			return true
+		}
 	}
-	ex.Note("cancelled job %s", jobID)
-	return nil
 }

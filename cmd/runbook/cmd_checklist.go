@@ -35,7 +35,9 @@ func newChecklistCmd() *cobra.Command {
 				printDiags(cmd.ErrOrStderr(), l.cfg, diags)
 				return exitWith(exitInvalid, "")
 			}
-			scope, diags := eval.StaticScope(l.cfg, l.vars)
+			// A host with no variables: try(host.vars.x, default) shows the
+			// commands a plain host gets; the checklist names no host.
+			scope, diags := eval.NewScope(l.cfg, l.vars, eval.Host{Name: "(any host)"})
 			if diags.HasErrors() {
 				printDiags(cmd.ErrOrStderr(), l.cfg, diags)
 				return exitWith(exitInvalid, "")

@@ -21,6 +21,7 @@ import (
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // runFlags are shared by plan and apply.
@@ -348,8 +349,8 @@ func sensitiveValues(l *loaded) []string {
 		if !v.Sensitive {
 			continue
 		}
-		if val, ok := l.vars[v.Name]; ok && val.IsKnown() && !val.IsNull() && val.Type().FriendlyName() == "string" {
-			out = append(out, val.AsString())
+		if val, ok := l.vars[v.Name]; ok {
+			out = append(out, secretStrings(val)...)
 		}
 	}
 	return out
@@ -465,5 +466,29 @@ func (s *session) loadResume(stateDir, run string) error {
 		}
 	}
 	s.eng.ResumeRun = prev.ID
+	return nil
+}
+
+// secretStrings is every primitive inside a sensitive value as text (a
+// sensitive number or list is as secret as a string).
+func secretStrings(v cty.Value) []string {
+	if !v.IsWhollyKnown() || v.IsNull() {
+		return nil
+	}
+	switch {
+	case v.Type() == cty.String:
+		return []string{v.AsString()}
+	case v.Type() == cty.Number:
+		return []string{v.AsBigFloat().Text('f', -1)}
+	case v.Type() == cty.Bool:
+		return nil // "true" is no secret worth shredding every report for
+	case v.CanIterateElements():
+		var out []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = append(out, secretStrings(e)...)
+		}
+		return out
+	}
 	return nil
 }

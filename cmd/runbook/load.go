@@ -76,7 +76,7 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics) {
 	}
 	width, color := 0, false
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		color = os.Getenv("NO_COLOR") == "" && !noColor
+		color = os.Getenv("NO_COLOR") == "" && !noColor && os.Getenv("TERM") != "dumb"
 		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
 			width = wd
 		}

@@ -6,7 +6,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -14,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -154,13 +154,16 @@ var stepCommonSchema = func() *hcl.BodySchema {
 
 // ParseFile reads and parses a runbook file with the given step kinds.
 func ParseFile(filename string, kinds steps.Registry) (*Config, hcl.Diagnostics) {
-	src, err := os.ReadFile(filename)
+	src, over, err := hcllimits.ReadCapped(filename, hcllimits.MaxFileBytes)
 	if err != nil {
 		return &Config{Filename: filename, Parser: hclparse.NewParser()}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot read runbook",
 			Detail:   err.Error(),
 		}}
+	}
+	if over {
+		return &Config{Filename: filename, Parser: hclparse.NewParser()}, hcl.Diagnostics{hcllimits.TooLarge("Runbook", filename, src)}
 	}
 	return Parse(src, filename, kinds)
 }
@@ -170,6 +173,9 @@ func ParseFile(filename string, kinds steps.Registry) (*Config, hcl.Diagnostics)
 func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diagnostics) {
 	p := hclparse.NewParser()
 	cfg := &Config{Filename: filename, Parser: p, byName: map[string]*Step{}}
+	if diags := hcllimits.CheckNesting(filename, src); diags.HasErrors() {
+		return cfg, diags
+	}
 	f, diags := p.ParseHCL(src, filename)
 	if diags.HasErrors() {
 		return cfg, diags

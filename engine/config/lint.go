@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -26,6 +27,18 @@ func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
 				continue
 			}
 			for _, tr := range unquotedVars(attr.Expr) {
+				if root := tr.Traversal.RootName(); root == "step" || root == "host" {
+					// Probe output and inventory values cannot carry a
+					// validation rule: they always need quoting.
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagWarning,
+						Summary:  "Unquoted value in a shell command",
+						Detail: fmt.Sprintf("%s is put into the command as is; a value with spaces, quotes or ; changes the command. "+
+							"Wrap it in shellquote(...) or use argv = [...].", traversalString(tr.Traversal)),
+						Subject: tr.SrcRange.Ptr(),
+					})
+					continue
+				}
 				a, ok := tr.Traversal[1].(hcl.TraverseAttr)
 				if !ok {
 					continue
@@ -72,7 +85,8 @@ func (w *quoteWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
 			w.quoted++
 		}
 	case *hclsyntax.ScopeTraversalExpr:
-		if w.quoted == 0 && n.Traversal.RootName() == "var" && len(n.Traversal) >= 2 {
+		root := n.Traversal.RootName()
+		if w.quoted == 0 && len(n.Traversal) >= 2 && (root == "var" || root == "step" || (root == "host" && isHostVars(n.Traversal))) {
 			w.found = append(w.found, n)
 		}
 	}
@@ -84,4 +98,25 @@ func (w *quoteWalker) Exit(n hclsyntax.Node) hcl.Diagnostics {
 		w.quoted--
 	}
 	return nil
+}
+
+// isHostVars: host.vars.* comes from whoever wrote the inventory.
+func isHostVars(tr hcl.Traversal) bool {
+	a, ok := tr[1].(hcl.TraverseAttr)
+	return ok && a.Name == "vars"
+}
+
+func traversalString(tr hcl.Traversal) string {
+	var b strings.Builder
+	for _, t := range tr {
+		switch t := t.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(t.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + t.Name)
+		default:
+			b.WriteString("[…]")
+		}
+	}
+	return b.String()
 }

@@ -2,12 +2,12 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -30,6 +30,9 @@ const EnvPrefix = "RUNBOOK_VAR_"
 func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[string]cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	raw := map[string]cty.Value{}
+	// where[name] is the var-file line a value came from, so a bad value
+	// is reported where it was written, not at the variable block.
+	where := map[string]*hcl.Range{}
 	setRaw := func(name string, v cty.Value, rng *hcl.Range) {
 		if c.Variable(name) == nil {
 			diags = append(diags, &hcl.Diagnostic{
@@ -41,6 +44,7 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 			return
 		}
 		raw[name] = v
+		where[name] = rng
 	}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -80,6 +84,7 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 			val, d := parseCLIValue(vr, value, "--var "+name)
 			diags = append(diags, d...)
 			raw[name] = val
+			delete(where, name)
 		}
 	}
 
@@ -101,11 +106,15 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
+			subject := v.DeclRange.Ptr()
+			if r := where[v.Name]; r != nil && given {
+				subject = r
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid value for variable",
 				Detail:   fmt.Sprintf("var.%s must be %s: %s.", v.Name, v.Type.FriendlyName(), err),
-				Subject:  v.DeclRange.Ptr(),
+				Subject:  subject,
 			})
 			conv = cty.UnknownVal(v.Type)
 		}
@@ -120,7 +129,15 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 	}
 	for _, v := range c.Variables {
 		for _, rule := range v.Validations {
-			diags = append(diags, evalValidation(v, rule, ctx)...)
+			d := evalValidation(v, rule, ctx)
+			if r := where[v.Name]; r != nil {
+				for _, x := range d {
+					if x.Summary == "Invalid value for variable" {
+						x.Subject = r
+					}
+				}
+			}
+			diags = append(diags, d...)
 		}
 	}
 	return values, diags
@@ -184,9 +201,15 @@ type fileVal struct {
 }
 
 func (c *Config) parseVarFile(path string) (map[string]fileVal, hcl.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, over, err := hcllimits.ReadCapped(path, hcllimits.MaxFileBytes)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: err.Error()}}
+	}
+	if over {
+		return nil, hcl.Diagnostics{hcllimits.TooLarge("Variable file", path, src)}
+	}
+	if diags := hcllimits.CheckNesting(path, src); diags.HasErrors() {
+		return nil, diags
 	}
 	f, diags := c.Parser.ParseHCL(src, path)
 	if diags.HasErrors() {

@@ -3,6 +3,7 @@ package transport
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -117,7 +118,13 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	case <-timer.C:
 		reason = fmt.Errorf("%w after %v", ErrTimeout, timeout)
 	case <-ctx.Done():
-		reason = fmt.Errorf("command canceled: %w", ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The caller's deadline (a step's timeout) is a timeout too:
+			// callers and hints must see ErrTimeout, not a bare cancel.
+			reason = fmt.Errorf("%w: the deadline passed (%w)", ErrTimeout, ctx.Err())
+		} else {
+			reason = fmt.Errorf("command canceled: %w", ctx.Err())
+		}
 	case reason = <-stopCh:
 	case <-again:
 		reason = &BecomeError{Reason: BecomeWrongPassword, Message: "sudo asked for the password again"}

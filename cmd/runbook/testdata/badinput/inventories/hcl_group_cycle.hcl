@@ -1,4 +1,5 @@
-# want: 6: Group cycle
+# want: 12: Cycle in group children
+# detail: a -> b -> a
 host "ctl1" {
   address = "127.0.0.1"
 }

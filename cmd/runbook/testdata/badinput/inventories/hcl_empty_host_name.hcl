@@ -1,0 +1,4 @@
+# want: 2: Empty name
+host "" {
+  address = "127.0.0.1"
+}

@@ -1,0 +1,3 @@
+# want: 3: Attribute redefined
+qos_name = "moonlight"
+qos_name = "sunshine"

@@ -1,0 +1,2 @@
+# want: 2: Function calls not allowed
+qos_name = file("/etc/shadow")

@@ -1,0 +1,3 @@
+# want: vars.hcl:65: Invalid step "limits"
+# detail: MaxWall
+max_wall = "8 hours"

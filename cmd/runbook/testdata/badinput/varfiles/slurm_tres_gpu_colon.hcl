@@ -1,0 +1,3 @@
+# want: vars.hcl:65: Invalid step "limits"
+# detail: TYPE=COUNT
+max_tres = "gres/gpu:20000"

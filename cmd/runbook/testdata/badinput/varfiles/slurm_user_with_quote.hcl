@@ -1,0 +1,3 @@
+# want: vars.hcl:78: Invalid step "users"
+# detail: no quotes
+users = ["koopark", "o'brien"]

@@ -1,0 +1,2 @@
+# want: 2: Invalid block definition
+qos_name "moonlight"

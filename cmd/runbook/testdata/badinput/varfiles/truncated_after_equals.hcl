@@ -1,0 +1,2 @@
+# want: 2: Missing expression
+qos_name =

@@ -1,0 +1,2 @@
+# want: 2: Unterminated template string
+qos_name = "moonl

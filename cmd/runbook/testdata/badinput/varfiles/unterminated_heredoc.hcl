@@ -1,0 +1,3 @@
+# want: 4: Unterminated template string
+qos_name = <<EOT
+moonlight

@@ -1,0 +1,3 @@
+# want: 3: Invalid value for variable
+# detail: whole number
+max_gpus = 1.5

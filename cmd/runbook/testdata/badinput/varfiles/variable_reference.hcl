@@ -1,0 +1,2 @@
+# want: 2: Variables not allowed
+qos_name = var.account
