@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite golden plan files")
@@ -52,8 +53,25 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// clusterState is everything a plan must leave byte-identical.
+// clusterState is everything a plan must leave byte-identical. Accounting
+// completes a finished job's record a few seconds late (earlier tests'
+// jobs), so the state is read until two reads a second apart agree.
 func clusterState(t *testing.T) string {
+	t.Helper()
+	prev := readClusterState(t)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		cur := readClusterState(t)
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	t.Fatalf("cluster state never settled:\n%s", prev)
+	return ""
+}
+
+func readClusterState(t *testing.T) string {
 	return strings.Join([]string{
 		slurm(t, "sacctmgr", "-n", "-P", "show", "qos"),
 		slurm(t, "sacctmgr", "-n", "-P", "show", "assoc"),

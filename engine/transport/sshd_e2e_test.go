@@ -201,6 +201,10 @@ func TestE2EStdinTimeoutAndCap(t *testing.T) {
 	tb := openTestbed(t)
 	c := tb.connect(t, "ctl1")
 	ctx := t.Context()
+	// testbed/reset empties the jobs folder; make sure it is there.
+	if err := os.MkdirAll(tb.dir+"/jobs", 0o1777); err != nil {
+		t.Fatal(err)
+	}
 	pidFile := fmt.Sprintf("%s/jobs/e2e-pid-%d", tb.dir, time.Now().UnixNano())
 	defer os.Remove(pidFile)
 	// Default stdin is an open pipe: `read` waits (the sacctmgr trap) until
