@@ -78,5 +78,9 @@ fuzz-ci:
 fuzz:
 	$(MAKE) fuzz-ci FUZZTIME=60s
 
+# Benchmarks against raw SSH and Ansible (about 30 min); writes docs/performance.md.
+bench:
+	$(GO) run ./bench $(BENCH_FLAGS)
+
 clean:
 	rm -rf bin .runbook

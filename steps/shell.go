@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bufio"
 	"fmt"
 	"strings"
 
@@ -244,11 +243,13 @@ func (sc shellCommand) outputs(res transport.Result) (map[string]cty.Value, erro
 }
 
 func linesValue(s string) cty.Value {
+	// The lines bufio.ScanLines would give (a trailing \r dropped, no
+	// empty last line), without a 64 KiB scanner buffer per command.
 	var vals []cty.Value
-	sc := bufio.NewScanner(strings.NewReader(s))
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		vals = append(vals, cty.StringVal(sc.Text()))
+	for line := range strings.Lines(s) {
+		line = strings.TrimSuffix(line, "\n")
+		line = strings.TrimSuffix(line, "\r")
+		vals = append(vals, cty.StringVal(line))
 	}
 	if len(vals) == 0 {
 		return cty.ListValEmpty(cty.String)

@@ -53,6 +53,9 @@ type Scope struct {
 	steps  map[string]cty.Value
 	funcs  map[string]function.Function
 	cached *hcl.EvalContext
+	// base is var, local, host and runbook for contextFor; unlike cached
+	// it survives SetResult.
+	base map[string]cty.Value
 }
 
 // NewScope evaluates locals for host and returns the scope steps run in.
@@ -78,7 +81,7 @@ func StaticScope(cfg *config.Config, vars map[string]cty.Value) (*Scope, hcl.Dia
 		"name": cty.UnknownVal(cty.String), "address": cty.UnknownVal(cty.String),
 		"user": cty.UnknownVal(cty.String), "vars": cty.DynamicVal,
 	})
-	s.cached = nil
+	s.cached, s.base = nil, nil
 	if !diags.HasErrors() {
 		s.locals = map[string]cty.Value{}
 		diags = s.evalLocals()
@@ -119,7 +122,7 @@ func (s *Scope) evalLocals() hcl.Diagnostics {
 				return diags
 			}
 			s.locals[l.Name] = v
-			s.cached = nil
+			s.cached, s.base = nil, nil
 		}
 		if len(next) == len(pending) {
 			names := make([]string, len(next))
@@ -189,6 +192,39 @@ func (s *Scope) SetResult(step string, v cty.Value) {
 	s.cached = nil
 }
 
+// contextFor is the context of st's own expressions: the cached var,
+// local, host and runbook, and a step object holding only the steps st
+// refers to (config checked that it refers to no other). Context's object
+// of every step is rebuilt after each SetResult, which made a run of n
+// steps that all produce results O(n²); this is O(refs) per step.
+func (s *Scope) contextFor(st *config.Step, self *cty.Value) *hcl.EvalContext {
+	if s.base == nil {
+		s.base = map[string]cty.Value{
+			"var":     s.vars,
+			"local":   objectOrEmpty(s.locals),
+			"host":    s.host,
+			"runbook": s.runbookValue(),
+		}
+	}
+	stepVals := make(map[string]cty.Value, len(st.Refs))
+	for _, r := range st.Refs {
+		if v, ok := s.steps[r]; ok {
+			stepVals[r] = v
+		} else {
+			stepVals[r] = cty.DynamicVal
+		}
+	}
+	vars := make(map[string]cty.Value, len(s.base)+2)
+	for k, v := range s.base {
+		vars[k] = v
+	}
+	vars["step"] = objectOrEmpty(stepVals)
+	if self != nil {
+		vars["self"] = *self
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}
+}
+
 // UnknownRefs lists the steps st reads whose results are not known yet.
 func (s *Scope) UnknownRefs(st *config.Step) []string {
 	var out []string
@@ -214,7 +250,7 @@ type Common struct {
 // when/become/... depend on results not available yet (in a plan).
 func (s *Scope) EvalCommon(st *config.Step) (c Common, known bool, diags hcl.Diagnostics) {
 	c = Common{Title: st.Kind + " " + st.Name, When: true, Delay: time.Second}
-	ctx := s.Context(nil)
+	ctx := s.contextFor(st, nil)
 	known = true
 	get := func(e hcl.Expression, ty cty.Type, name string) (cty.Value, bool) {
 		if e == nil {
@@ -288,7 +324,7 @@ func (s *Scope) EvalUntil(st *config.Step, self cty.Value) (bool, hcl.Diagnostic
 	if st.Until == nil {
 		return true, nil
 	}
-	v, diags := st.Until.Value(s.Context(&self))
+	v, diags := st.Until.Value(s.contextFor(st, &self))
 	if diags.HasErrors() {
 		return false, diags
 	}
@@ -302,7 +338,7 @@ func (s *Scope) EvalUntil(st *config.Step, self cty.Value) (bool, hcl.Diagnostic
 // EvalKind evaluates the kind's own attributes. The result may hold
 // unknowns during a plan; callers check IsWhollyKnown.
 func (s *Scope) EvalKind(st *config.Step) (cty.Value, hcl.Diagnostics) {
-	return hcldec.Decode(st.Body, st.KindImpl.Spec(), s.Context(nil))
+	return hcldec.Decode(st.Body, st.KindImpl.Spec(), s.contextFor(st, nil))
 }
 
 // Checklist evaluates a step's checklist lines in every language given.
@@ -317,7 +353,7 @@ func (s *Scope) Checklist(st *config.Step) (map[string][]string, hcl.Diagnostics
 			return nil, hcl.Diagnostics{attrDiag(st, "checklist", "checklist lines are printed before any host is contacted, so they may only use var, local and runbook.")}
 		}
 	}
-	v, diags := st.Checklist.Value(s.Context(nil))
+	v, diags := st.Checklist.Value(s.contextFor(st, nil))
 	if diags.HasErrors() {
 		return nil, diags
 	}

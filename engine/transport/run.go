@@ -235,6 +235,32 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// copyBufs are the buffers ReadFrom reads through. Without ReadFrom,
+// io.Copy (x/crypto/ssh copies each session's stdout and stderr with it)
+// allocates a new 32 KiB buffer per stream: 64 KiB of garbage per command.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
+
+// ReadFrom implements io.ReaderFrom with a pooled buffer.
+func (c *cappedBuffer) ReadFrom(r io.Reader) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		m, err := r.Read(buf)
+		if m > 0 {
+			c.Write(buf[:m])
+			n += int64(m)
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 func (c *cappedBuffer) Bytes() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()

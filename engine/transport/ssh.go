@@ -105,6 +105,10 @@ type SSH struct {
 
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
+
+	// signals: the server relays signal requests to the command (OpenSSH
+	// 7.9 and later), so Stop ends it without the timeout(1) wrapper.
+	signals bool
 }
 
 var (
@@ -146,6 +150,7 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		}
 		return fail(err)
 	}
+	s.signals = relaysSignals(string(c.ServerVersion()))
 	s.client = &goph.Client{Client: c, Config: &goph.Config{
 		User: cfg.User, Addr: cfg.Address, Port: uint(cfg.port()), Timeout: cfg.ConnectTimeout,
 	}}
@@ -285,9 +290,27 @@ func (s *SSH) Close() error {
 	return err
 }
 
-// Run implements Transport.
+// Run implements Transport. The timeout(1) wrapper (two more processes on
+// the host per command) is kept where it is needed: for servers that do
+// not relay signals, and for commands with their own timeout (a step
+// timeout), whose remote process must end even if the link dies.
 func (s *SSH) Run(ctx context.Context, cmd Command) (Result, error) {
-	return execute(ctx, cmd, runOptions{becomePassword: s.cfg.BecomePassword, remoteTimeout: true}, s.start)
+	wrap := !s.signals || cmd.Timeout > 0
+	return execute(ctx, cmd, runOptions{becomePassword: s.cfg.BecomePassword, remoteTimeout: wrap}, s.start)
+}
+
+// relaysSignals reports whether an SSH server banner is OpenSSH 7.9 or
+// later, the first release that delivers "signal" channel requests.
+func relaysSignals(banner string) bool {
+	_, v, ok := strings.Cut(banner, "OpenSSH_")
+	if !ok {
+		return false
+	}
+	var major, minor int
+	if n, _ := fmt.Sscanf(v, "%d.%d", &major, &minor); n < 2 {
+		return false
+	}
+	return major > 7 || (major == 7 && minor >= 9)
 }
 
 func (s *SSH) start(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
