@@ -5,6 +5,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -144,8 +145,19 @@ func (r *Run) BuildChecklist() {
 					item.Reason = "no evidence was gathered"
 				default:
 					item.Ticked = true
-					for _, c := range s.Commands {
-						item.Evidence = append(item.Evidence, evidenceLine(c))
+					// A polled command (scontrol show job, sacct) is one
+					// line of evidence: its last result and how often it ran.
+					for i := 0; i < len(s.Commands); {
+						j := i
+						for j+1 < len(s.Commands) && s.Commands[j+1].Command == s.Commands[i].Command {
+							j++
+						}
+						line := evidenceLine(s.Commands[j])
+						if n := j - i + 1; n > 1 {
+							line += fmt.Sprintf(" (polled %d×, last result shown)", n)
+						}
+						item.Evidence = append(item.Evidence, line)
+						i = j + 1
 					}
 					item.Evidence = append(item.Evidence, s.Notes...)
 				}
