@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps/slurm"
 	"github.com/zclconf/go-cty/cty"
@@ -181,11 +180,7 @@ func (sc shellCommand) display() string {
 	if sc.Line != nil {
 		return *sc.Line
 	}
-	q := make([]string, len(sc.Argv))
-	for i, a := range sc.Argv {
-		q[i] = lang.ShellQuote(a)
-	}
-	return strings.Join(q, " ")
+	return transport.JoinArgv(sc.Argv)
 }
 
 func (sc shellCommand) exitOK(code int) bool {

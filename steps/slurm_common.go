@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps/slurm"
 	"github.com/zclconf/go-cty/cty"
@@ -19,13 +18,7 @@ import (
 // commands, classifying sacctmgr, and polling without busy loops.
 
 // argvDisplay renders argv as an admin would type it.
-func argvDisplay(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		q[i] = lang.ShellQuote(a)
-	}
-	return strings.Join(q, " ")
-}
+func argvDisplay(argv []string) string { return transport.JoinArgv(argv) }
 
 // sudoDisplay prefixes "sudo " when the command will run privileged, so a
 // plan shows exactly what apply runs.

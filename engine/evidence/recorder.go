@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/engine/transport"
 )
@@ -116,11 +115,7 @@ func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Re
 func (r *Recorder) display(cmd transport.Command) string {
 	line := cmd.Line
 	if len(cmd.Argv) > 0 {
-		q := make([]string, len(cmd.Argv))
-		for i, a := range cmd.Argv {
-			q[i] = lang.ShellQuote(a)
-		}
-		line = strings.Join(q, " ")
+		line = transport.JoinArgv(cmd.Argv)
 	}
 	if cmd.Become {
 		user := ""

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
@@ -53,14 +54,9 @@ func Functions(baseDir string) map[string]function.Function {
 
 // ShellQuote quotes s for a POSIX shell so it stays one argument whatever
 // it holds (quotes, $(), backticks, newlines).
-func ShellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%_+=:,./-", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// It is the transport's quoting, so what a runbook quotes and what runbook
+// sends are quoted the same way.
+func ShellQuote(s string) string { return transport.ShellQuote(s) }
 
 // ShellQuoteFunc is shellquote(string): one argument, safe in `command`.
 var ShellQuoteFunc = function.New(&function.Spec{
