@@ -21,23 +21,6 @@ func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
 		if !ok {
 			continue
 		}
-		if attr, ok := body.Attributes["env"]; ok {
-			for _, tr := range attr.Expr.Variables() {
-				if tr.RootName() != "var" || len(tr) < 2 {
-					continue
-				}
-				a, ok := tr[1].(hcl.TraverseAttr)
-				if v := c.Variable(a.Name); ok && v != nil && v.Sensitive {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagWarning,
-						Summary:  "Sensitive value in env",
-						Detail: fmt.Sprintf("var.%s is sensitive, but env values travel on the remote command line (env %s=…), where other users of the host "+
-							"can see them in ps and sshd may log them. Reports stay redacted. Pass secrets on stdin instead (stdin = var.%s).", a.Name, "NAME", a.Name),
-						Subject: tr.SourceRange().Ptr(),
-					})
-				}
-			}
-		}
 		for _, name := range []string{"command", "unless"} {
 			attr, ok := body.Attributes[name]
 			if !ok {

@@ -63,7 +63,8 @@ func (e *BecomeError) Error() string {
 
 func (e *BecomeError) Unwrap() error { return ErrBecome }
 
-// becomePlan is how one command is run through sudo.
+// becomePlan is how one command is run: its line, what goes on its stdin
+// before the caller's stdin, and through sudo with which markers.
 type becomePlan struct {
 	line     string
 	password string
@@ -74,6 +75,11 @@ type becomePlan struct {
 	// the password was wrong (sudo would otherwise wait for another line
 	// from a stdin that never ends).
 	marker string
+	// preamble carries the Env values (see planEnv); it is written to
+	// stdin before anything else, but with a sudo password only once the
+	// wrapper printed ready: sudo and the wrapper read the same stdin.
+	preamble []byte
+	ready    string
 }
 
 // planBecome wraps cmd for sudo. Without a password it uses -n so sudo
@@ -81,19 +87,26 @@ type becomePlan struct {
 // command goes to sudo as argv (not via sh -c) so sudoers rules naming one
 // program, like `koopark ALL=(root) /usr/bin/sacctmgr`, match.
 func planBecome(cmd Command, password string) (becomePlan, error) {
-	argv, line, err := commandLine(cmd)
+	var ready string
+	if cmd.Become && password != "" && len(cmd.Env) > 0 {
+		var err error
+		if ready, err = newMarker("ready"); err != nil {
+			return becomePlan{}, err
+		}
+	}
+	argv, line, preamble, err := commandLine(cmd, ready)
 	if err != nil {
 		return becomePlan{}, err
 	}
 	if !cmd.Become {
-		return becomePlan{line: line}, nil
+		return becomePlan{line: line, preamble: preamble}, nil
 	}
 	sudo := []string{"sudo"}
 	var marker string
 	if password == "" {
 		sudo = append(sudo, "-n")
 	} else {
-		marker, err = newMarker()
+		marker, err = newMarker("sudo")
 		if err != nil {
 			return becomePlan{}, err
 		}
@@ -107,16 +120,18 @@ func planBecome(cmd Command, password string) (becomePlan, error) {
 		line:     JoinArgv(append(sudo, argv...)),
 		password: password,
 		marker:   marker,
+		preamble: preamble,
+		ready:    ready,
 	}, nil
 }
 
-func newMarker() (string, error) {
+func newMarker(what string) (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	// No '%': sudo expands %u, %h... in prompts.
-	return "[runbook-sudo-" + hex.EncodeToString(b) + "]", nil
+	return "[runbook-" + what + "-" + hex.EncodeToString(b) + "]", nil
 }
 
 // promptWatch sits in front of the stderr buffer and counts sudo prompts.

@@ -111,8 +111,27 @@ func TestBecomeLocal(t *testing.T) {
 			t.Fatalf("%q %v", res.Stdout, err)
 		}
 		log, _ := os.ReadFile(logPath)
-		if string(log) != "user=slurm n=1 S=0\nenv\nV=v1\n/bin/sh\n-c\necho \"$V\"\n" {
+		// The value is not among sudo's arguments: the env wrapper reads it
+		// from stdin.
+		want := "user=slurm n=1 S=0\n/bin/sh\n-c\nIFS= read -r V || { echo 'runbook: environment values missing on stdin' >&2; exit 125; }; export V; exec \"$@\"\nrunbook-env\n/bin/sh\n-c\necho \"$V\"\n"
+		if string(log) != want {
 			t.Fatalf("sudo saw %q", log)
+		}
+	})
+	t.Run("env with a sudo password: password to sudo, values to the command, stdin after", func(t *testing.T) {
+		for _, mode := range []string{"password", "nopasswd"} {
+			installFakeSudo(t, mode, "pw")
+			l := NewLocal(LocalConfig{BecomePassword: "pw"})
+			start := time.Now()
+			res, err := l.Run(ctx, Command{Line: `printf '%s|%s|' "$A" "$B"; cat`, Become: true,
+				Env: map[string]string{"A": "pw", "B": "two\nlines\n"}, Stdin: strings.NewReader("rest")})
+			if err != nil || string(res.Stdout) != "pw|two\nlines\n|rest" || len(res.Stderr) != 0 {
+				t.Fatalf("%s: %q %q %v", mode, res.Stdout, res.Stderr, err)
+			}
+			// The ready marker, not the grace period, says when to write.
+			if d := time.Since(start); d > becomeGrace {
+				t.Errorf("%s: took %v, longer than the grace period", mode, d)
+			}
 		}
 	})
 	t.Run("failing command is a result, not ErrBecome", func(t *testing.T) {

@@ -45,6 +45,48 @@ func TestLocalRunBasics(t *testing.T) {
 	}
 }
 
+// TestEnvTravelsOnStdin: env values reach the command exactly (quotes,
+// dollars, leading blanks, newlines, trailing newlines, backslashes) but
+// never its command line, and the caller's stdin rules still hold after them.
+func TestEnvTravelsOnStdin(t *testing.T) {
+	l := NewLocal(LocalConfig{})
+	ctx := t.Context()
+	env := map[string]string{
+		"PLAIN": "s3cr3t-value", "QUOTES": `it's "$HOME" ` + "`id`", "BLANKS": "  lead and trail \\  ",
+		"LINES": "one\ntwo\n\n", "EMPTY": "", "CR": "a\rb",
+	}
+	script, want := "", ""
+	for _, k := range []string{"BLANKS", "CR", "EMPTY", "LINES", "PLAIN", "QUOTES"} {
+		script += `printf '` + k + `=[%s]' "$` + k + `"; `
+		want += k + "=[" + env[k] + "]"
+	}
+	plan, err := planBecome(Command{Line: script, Env: env}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range env {
+		if len(v) > 3 && strings.Contains(plan.line, v) {
+			t.Errorf("the value of %s is on the command line: %s", k, plan.line)
+		}
+	}
+	res, err := l.Run(ctx, Command{Line: script, Env: env})
+	if err != nil || string(res.Stdout) != want || len(res.Stderr) != 0 {
+		t.Fatalf("got %q %q %v\nwant %q", res.Stdout, res.Stderr, err, want)
+	}
+	res, err = l.Run(ctx, Command{Argv: []string{"sh", "-c", `printf '%s|' "$X"; cat`}, Env: map[string]string{"X": "x"}, Stdin: strings.NewReader("in\nput")})
+	if err != nil || string(res.Stdout) != "x|in\nput" {
+		t.Fatalf("caller's stdin after the values: %q %v", res.Stdout, err)
+	}
+	res, err = l.Run(ctx, Command{Line: `read y || echo "eof $X"`, Env: map[string]string{"X": "x"}, NoStdin: true, Timeout: 5 * time.Second})
+	if err != nil || string(res.Stdout) != "eof x\n" {
+		t.Fatalf("NoStdin after the values: %q %v", res.Stdout, err)
+	}
+	res, err = l.Run(ctx, Command{Line: `read y; echo got`, Env: map[string]string{"X": "x"}, Timeout: 300 * time.Millisecond})
+	if !errors.Is(err, ErrTimeout) || strings.Contains(string(res.Stdout), "got") {
+		t.Fatalf("default stdin must stay open after the values: %q %v", res.Stdout, err)
+	}
+}
+
 func TestLocalStdinRules(t *testing.T) {
 	l := NewLocal(LocalConfig{})
 	res, err := l.Run(t.Context(), Command{Line: "read x; echo got", Timeout: 300 * time.Millisecond})

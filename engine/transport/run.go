@@ -77,9 +77,13 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	stdout := newCappedBuffer(limit, func() { trip(fmt.Errorf("stdout: %w (%d bytes)", ErrOutputCap, limit)) })
 	stderr := newCappedBuffer(limit, func() { trip(fmt.Errorf("stderr: %w (%d bytes)", ErrOutputCap, limit)) })
 	var errW io.Writer = stderr
-	var watch *promptWatch
+	var watch, ready *promptWatch
+	if plan.ready != "" {
+		ready = newPromptWatch(plan.ready, errW)
+		errW = ready
+	}
 	if plan.marker != "" {
-		watch = newPromptWatch(plan.marker, stderr)
+		watch = newPromptWatch(plan.marker, errW)
 		errW = watch
 	}
 
@@ -91,7 +95,7 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	}
 
 	finished := make(chan struct{})
-	go feedStdin(stdin, cmd, plan, watch, becomeGrace, stdout.seen, finished)
+	go feedStdin(stdin, cmd, plan, watch, ready, becomeGrace, stdout.seen, finished)
 
 	type waited struct {
 		code int
@@ -144,8 +148,10 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	res.Ended = time.Now()
 	res.Stdout = stdout.Bytes()
 	res.Stderr = stderr.Bytes()
-	if plan.marker != "" {
-		res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(plan.marker), nil)
+	for _, m := range []string{plan.marker, plan.ready} {
+		if m != "" {
+			res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(m), nil)
+		}
 	}
 	if reason != nil {
 		return res, reason
@@ -164,11 +170,17 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 
 // feedStdin implements the stdin rules of Command. With a sudo password it
 // first waits for sudo's prompt (then writes the password), for the
-// command's first output, or a grace period, whichever comes first.
-func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch *promptWatch, graceTime time.Duration, outputSeen <-chan struct{}, finished <-chan struct{}) {
+// command's first output, or a grace period, whichever comes first. The
+// Env preamble goes before the caller's stdin; when ready is set, only
+// after the wrapper said sudo is done reading.
+func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch, ready *promptWatch, graceTime time.Duration, outputSeen <-chan struct{}, finished <-chan struct{}) {
+	var readyCh <-chan struct{}
+	if ready != nil {
+		readyCh = ready.prompted
+	}
 	if watch != nil {
 		var grace <-chan time.Time
-		if cmd.Stdin != nil || cmd.NoStdin {
+		if (cmd.Stdin != nil || cmd.NoStdin) && ready == nil {
 			t := time.NewTimer(graceTime)
 			defer t.Stop()
 			grace = t.C
@@ -178,9 +190,22 @@ func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch *promptWatc
 			if _, err := io.WriteString(w, plan.password+"\n"); err != nil {
 				return
 			}
+		case <-readyCh:
 		case <-outputSeen:
 		case <-grace:
 		case <-finished:
+			return
+		}
+	}
+	if readyCh != nil {
+		select {
+		case <-readyCh:
+		case <-finished:
+			return
+		}
+	}
+	if len(plan.preamble) > 0 {
+		if _, err := w.Write(plan.preamble); err != nil {
 			return
 		}
 	}

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -60,23 +62,58 @@ func JoinArgv(argv []string) string {
 	return b.String()
 }
 
-// envArgv is the `env K=V ...` prefix for cmd.Env, sorted so the line (and
-// logs of it) is stable. Env goes on the command line rather than through
-// the SSH "env" request because sshd drops names not listed in AcceptEnv.
-func envArgv(env map[string]string) []string {
-	if len(env) == 0 {
-		return nil
-	}
+// envPlan is how cmd.Env reaches the command. The values travel on the
+// command's stdin, never on its command line: a command line is readable
+// by every user of the host (ps, /proc/PID/cmdline), lands in sshd's debug
+// log and in sudo's log, and env values are where secrets go. A small
+// /bin/sh script, whose text holds only the names, reads one line per
+// variable, exports it and execs the command, which then inherits the rest
+// of stdin untouched (sh's read takes a pipe byte by byte, never more than
+// its line). Values with a newline go base64-encoded.
+type envPlan struct {
+	script   string
+	preamble []byte
+}
+
+// envArg0 names the wrapper in ps, so an admin who sees it knows whose it is.
+const envArg0 = "runbook-env"
+
+func planEnv(env map[string]string, ready string) envPlan {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	out := []string{"env"}
-	for _, k := range keys {
-		out = append(out, k+"="+env[k])
+	// Encoded values first, so a PATH among the plain ones cannot change
+	// which base64 runs; sorted otherwise, so the line is stable in logs.
+	sort.Slice(keys, func(i, j int) bool {
+		ei, ej := strings.Contains(env[keys[i]], "\n"), strings.Contains(env[keys[j]], "\n")
+		if ei != ej {
+			return ei
+		}
+		return keys[i] < keys[j]
+	})
+	var script strings.Builder
+	var preamble bytes.Buffer
+	if ready != "" {
+		// Tells the feeder that sudo is done with stdin (it asked for its
+		// password, or never will) and the next line is ours.
+		script.WriteString("printf %s " + ShellQuote(ready) + " >&2; ")
 	}
-	return out
+	const missing = "{ echo 'runbook: environment values missing on stdin' >&2; exit 125; }"
+	for _, k := range keys {
+		v := env[k]
+		fmt.Fprintf(&script, "IFS= read -r %s || %s; ", k, missing)
+		if strings.Contains(v, "\n") {
+			// $(…) strips trailing newlines; the "." keeps them.
+			fmt.Fprintf(&script, "%s=$(printf %%s \"$%s\" | base64 -d; echo .); %s=${%s%%.}; ", k, k, k, k)
+			v = base64.StdEncoding.EncodeToString([]byte(v))
+		}
+		fmt.Fprintf(&script, "export %s; ", k)
+		preamble.WriteString(v)
+		preamble.WriteByte('\n')
+	}
+	script.WriteString(`exec "$@"`)
+	return envPlan{script: script.String(), preamble: preamble.Bytes()}
 }
 
 func validEnvName(k string) bool {
@@ -96,32 +133,35 @@ func validEnvName(k string) bool {
 
 // commandLine builds the shell line for cmd, before any become or remote
 // timeout wrapping: Argv is quoted word by word, Line is used as written,
-// and Env is applied through env(1).
-func commandLine(cmd Command) ([]string, string, error) {
+// and Env goes through planEnv, whose preamble must be written to stdin
+// first (after the ready marker, when one is given).
+func commandLine(cmd Command, ready string) (argv []string, line string, preamble []byte, err error) {
 	if len(cmd.Argv) > 0 && cmd.Line != "" {
-		return nil, "", fmt.Errorf("command has both Argv and Line")
+		return nil, "", nil, fmt.Errorf("command has both Argv and Line")
 	}
 	if len(cmd.Argv) == 0 && strings.TrimSpace(cmd.Line) == "" {
-		return nil, "", fmt.Errorf("command is empty")
+		return nil, "", nil, fmt.Errorf("command is empty")
 	}
 	for k := range cmd.Env {
 		if !validEnvName(k) {
-			return nil, "", fmt.Errorf("invalid environment variable name %q", k)
+			return nil, "", nil, fmt.Errorf("invalid environment variable name %q", k)
 		}
 	}
-	env := envArgv(cmd.Env)
-	var argv []string
-	if len(cmd.Argv) > 0 {
-		argv = append(env, cmd.Argv...)
-	} else {
+	argv = cmd.Argv
+	if len(argv) == 0 {
+		if len(cmd.Env) == 0 && !cmd.Become {
+			return nil, cmd.Line, nil, nil
+		}
 		// A Line keeps its shell syntax, so with Env or Become it has to
 		// become the argument of an explicit /bin/sh -c.
-		argv = append(env, "/bin/sh", "-c", cmd.Line)
+		argv = []string{"/bin/sh", "-c", cmd.Line}
 	}
-	if cmd.Line != "" && len(env) == 0 {
-		return argv, cmd.Line, nil
+	if len(cmd.Env) > 0 {
+		env := planEnv(cmd.Env, ready)
+		argv = append([]string{"/bin/sh", "-c", env.script, envArg0}, argv...)
+		preamble = env.preamble
 	}
-	return argv, JoinArgv(argv), nil
+	return argv, JoinArgv(argv), preamble, nil
 }
 
 // remoteTimeoutLine wraps line in coreutils timeout(1) so the remote
