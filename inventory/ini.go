@@ -39,11 +39,18 @@ func parseINI(path string, src []byte, b *builder) hcl.Diagnostics {
 	section, kind := "", "hosts" // top of file: ungrouped hosts
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	sc.Buffer(make([]byte, 64<<10), maxINILine)
-	lineNo := 1
+	lineNo, offset := 1, 0
 	for ; sc.Scan(); lineNo++ {
 		raw := sc.Text()
 		line := strings.TrimSpace(raw)
-		rng := hcl.Range{Filename: path, Start: hcl.Pos{Line: lineNo, Column: 1}, End: hcl.Pos{Line: lineNo, Column: len(raw) + 1}}
+		// Byte offsets too: the diagnostic printer finds the snippet by them.
+		start := offset
+		if nl := bytes.IndexByte(src[offset:], '\n'); nl >= 0 {
+			offset += nl + 1
+		} else {
+			offset = len(src)
+		}
+		rng := hcl.Range{Filename: path, Start: hcl.Pos{Line: lineNo, Column: 1, Byte: start}, End: hcl.Pos{Line: lineNo, Column: len(raw) + 1, Byte: start + len(raw)}}
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
@@ -162,7 +169,7 @@ func parseINI(path string, src []byte, b *builder) hcl.Diagnostics {
 	}
 	if err := sc.Err(); err != nil {
 		// Without this the rest of the file would be silently ignored.
-		rng := hcl.Range{Filename: path, Start: hcl.Pos{Line: lineNo, Column: 1}, End: hcl.Pos{Line: lineNo, Column: 1}}
+		rng := hcl.Range{Filename: path, Start: hcl.Pos{Line: lineNo, Column: 1, Byte: offset}, End: hcl.Pos{Line: lineNo, Column: 1, Byte: offset}}
 		detail := err.Error()
 		if errors.Is(err, bufio.ErrTooLong) {
 			detail = fmt.Sprintf("Line %d is longer than %d KiB; nothing after it was read.", lineNo, maxINILine>>10)

@@ -80,6 +80,11 @@ func checkBadOutput(t *testing.T, r result, path string, exp badExpectation) {
 	if !at.MatchString(r.stderr) {
 		t.Errorf("stderr does not point at %s line %s:\n%s", file, exp.line, r.stderr)
 	}
+	// Every diagnostic shows its source line, whichever parser read the
+	// file (the HCL one, the INI inventory, a var file).
+	if strings.Contains(r.stderr, "(source code not available)") {
+		t.Errorf("a diagnostic without its snippet:\n%s", r.stderr)
+	}
 	for _, d := range exp.details {
 		if !strings.Contains(r.stderr, d) {
 			t.Errorf("stderr lacks %q:\n%s", d, r.stderr)

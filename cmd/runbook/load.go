@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mattn/go-isatty"
 	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
@@ -85,8 +86,37 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics) {
 	if cfg != nil && cfg.Parser != nil {
 		files = cfg.Parser.Files()
 	}
+	addSourcesFromDisk(files, diags)
 	wr := hcl.NewDiagnosticTextWriter(w, files, uint(width), color)
 	_ = wr.WriteDiagnostics(diags)
+}
+
+// addSourcesFromDisk reads the files diagnostics point at that no HCL
+// parser holds (an Ansible INI inventory, a var file read by another
+// parser), so every diagnostic gets its snippet, not "(source code not
+// available)". Files past the parser's size cap are left out.
+func addSourcesFromDisk(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Subject == nil || d.Subject.Filename == "" {
+			continue
+		}
+		name := d.Subject.Filename
+		if _, ok := files[name]; ok {
+			continue
+		}
+		files[name] = nil
+		if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() || fi.Size() > hcllimits.MaxFileBytes {
+			continue
+		}
+		if b, err := os.ReadFile(name); err == nil {
+			files[name] = &hcl.File{Bytes: b}
+		}
+	}
+	for name, f := range files {
+		if f == nil {
+			delete(files, name)
+		}
+	}
 }
 
 // noColor is set by the global --no-color flag.
