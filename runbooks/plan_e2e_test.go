@@ -179,7 +179,7 @@ func TestPlanJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil {
 		t.Fatalf("plan --json is not JSON: %v\n%s", err, out)
 	}
-	if p.Kind != "runbook-plan" || p.FormatVersion != 1 || p.Summary.Create != 1 || p.Summary.Modify != 2 || p.Summary.Run != 1 {
+	if p.Kind != "runbook-plan" || p.FormatVersion != 2 || p.Summary.Create != 1 || p.Summary.Modify != 2 || p.Summary.Run != 1 {
 		t.Fatalf("unexpected plan header/summary: %+v", p)
 	}
 	var fields []string

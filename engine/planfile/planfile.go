@@ -6,7 +6,10 @@
 package planfile
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -21,10 +24,11 @@ import (
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"golang.org/x/crypto/argon2"
 )
 
 // FormatVersion of the plan JSON; bump on incompatible changes.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Kind marks a file as a runbook plan.
 const Kind = "runbook-plan"
@@ -51,7 +55,10 @@ type Variable struct {
 	Type      json.RawMessage `json:"type,omitempty"`
 	Value     json.RawMessage `json:"value,omitempty"`
 	Sensitive bool            `json:"sensitive,omitempty"`
-	SHA256    string          `json:"sha256"`
+	// SHA256 is the digest of a non-sensitive value.
+	SHA256 string `json:"sha256,omitempty"`
+	// Argon2id is the digest of a sensitive value (see secretDigest).
+	Argon2id string `json:"argon2id,omitempty"`
 }
 
 // Host is one target's plan.
@@ -123,13 +130,66 @@ func FileSHA256(path string) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func valueSHA256(v cty.Value) string {
+func valueBytes(v cty.Value) []byte {
 	b, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
 		b = []byte(v.GoString())
 	}
-	sum := sha256.Sum256(b)
+	return b
+}
+
+func valueSHA256(v cty.Value) string {
+	sum := sha256.Sum256(valueBytes(v))
 	return hex.EncodeToString(sum[:])
+}
+
+// Argon2id parameters for sensitive values, OWASP's minimum for password
+// storage. A plan file is meant to be passed around for review; a plain
+// SHA-256 of a short secret (a PIN, an 8-character password) would be
+// brute-forced from it in seconds, a salted memory-hard digest not.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// secretDigest is "argon2id$t=2$m=19456$p=1$SALT$HASH" (base64, no padding).
+func secretDigest(v cty.Value) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	return formatSecretDigest(v, salt, argonTime, argonMemory, argonThreads), nil
+}
+
+func formatSecretDigest(v cty.Value, salt []byte, t, m uint32, p uint8) string {
+	key := argon2.IDKey(valueBytes(v), salt, t, m, p, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("argon2id$t=%d$m=%d$p=%d$%s$%s", t, m, p, enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// secretMatches checks v against a digest written by secretDigest. Its
+// parameters are read back, but bounded: a doctored plan file must not
+// make apply allocate gigabytes.
+func secretMatches(v cty.Value, digest string) bool {
+	parts := strings.Split(digest, "$")
+	if len(parts) != 6 || parts[0] != "argon2id" {
+		return false
+	}
+	var t, m uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[1]+" "+parts[2]+" "+parts[3], "t=%d m=%d p=%d", &t, &m, &p); err != nil {
+		return false
+	}
+	if t < 1 || t > 10 || m < 1024 || m > 256*1024 || p < 1 || p > 4 {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(formatSecretDigest(v, salt, t, m, p)), []byte(digest)) == 1
 }
 
 // Build makes a plan file from a plan run record.
@@ -152,7 +212,14 @@ func Build(run *report.Run, runbookFile, inventoryFile string, vars map[string]c
 		}
 	}
 	for name, v := range vars {
-		pv := Variable{SHA256: valueSHA256(v), Sensitive: sensitive[name]}
+		pv := Variable{Sensitive: sensitive[name]}
+		if pv.Sensitive {
+			if pv.Argon2id, err = secretDigest(v); err != nil {
+				return nil, err
+			}
+		} else {
+			pv.SHA256 = valueSHA256(v)
+		}
 		if !pv.Sensitive && v.IsWhollyKnown() {
 			ty, err := ctyjson.MarshalType(v.Type())
 			if err != nil {
@@ -279,12 +346,12 @@ func (f *File) CheckVariables(vars map[string]cty.Value) []string {
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("var.%s is not set", n))
-		case valueSHA256(v) != f.Variables[n].SHA256:
-			if f.Variables[n].Sensitive {
+		case f.Variables[n].Sensitive:
+			if !secretMatches(v, f.Variables[n].Argon2id) {
 				problems = append(problems, fmt.Sprintf("var.%s (sensitive) differs from the plan's value; give the same value", n))
-			} else {
-				problems = append(problems, fmt.Sprintf("var.%s differs from the plan's value", n))
 			}
+		case valueSHA256(v) != f.Variables[n].SHA256:
+			problems = append(problems, fmt.Sprintf("var.%s differs from the plan's value", n))
 		}
 	}
 	return problems
