@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbook-hpc/runbook/engine/transport"
@@ -16,6 +19,13 @@ import (
 // interleaving their changes on one host (Terraform's state lock, kept
 // where the changes happen: on the host). It is a file created with the
 // shell's noclobber, which is O_EXCL: exactly one creator wins.
+//
+// One command takes, holds and releases it: after creating the file it
+// waits for its stdin to end, then removes the file if it is still ours.
+// runbook closes that stdin when the apply ends; if runbook dies or its
+// connection drops, sshd closes it instead, so a crash leaves no stale
+// lock unless the host itself went down (then --force-unlock). One
+// session instead of a take and a release also keeps a short apply cheap.
 
 // ErrLocked: another apply holds the host's lock. Distinct so the CLI can
 // point at --force-unlock.
@@ -23,6 +33,9 @@ var ErrLocked = errors.New("locked by another apply")
 
 // LockPath is where a runbook's lock lives on a host.
 func LockPath(runbook string) string { return "/tmp/runbook-" + runbook + ".lock" }
+
+// lockWait bounds how long taking (and releasing) the lock may take.
+var lockWait = 30 * time.Second
 
 // lockInfo says who holds a lock, for the admin deciding whether it is stale.
 func lockInfo(runID string) string {
@@ -34,40 +47,110 @@ func lockInfo(runID string) string {
 	return fmt.Sprintf("owner=%s@%s pid=%d started=%s run=%s", who, host, os.Getpid(), time.Now().UTC().Format(time.RFC3339), runID)
 }
 
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+// lockScript prints "removed INFO" for a lock it took over (force), then
+// "locked" and holds, or "held INFO" when another apply has it.
+func lockScript(path, info string, force bool) string {
+	p, i := transport.ShellQuote(path), transport.ShellQuote(info)
+	var b strings.Builder
+	b.WriteString("umask 077; set -C; ")
+	if force {
+		b.WriteString("if [ -e " + p + " ]; then printf 'removed %s\\n' \"$(cat " + p + " 2>/dev/null)\"; rm -f " + p + "; fi; ")
+	}
+	b.WriteString("if printf '%s\\n' " + i + " > " + p + " 2>/dev/null; then echo locked; cat >/dev/null; " +
+		"[ \"$(cat " + p + " 2>/dev/null)\" = " + i + " ] && rm -f " + p + "; exit 0; fi; ")
+	b.WriteString("if [ -e " + p + " ]; then printf 'held %s\\n' \"$(cat " + p + " 2>/dev/null)\"; exit 75; fi; ")
+	b.WriteString("echo 'cannot create '" + p + " >&2; exit 1")
+	return b.String()
+}
 
-// acquireLock creates the lock or reports who holds it. With force, an
-// existing lock (left by a crashed run) is removed first.
+// acquireLock takes the lock or reports who holds it. With force, an
+// existing lock (left by a crashed host) is removed first. release ends
+// the holding command, which removes the lock.
 func acquireLock(ctx context.Context, tr transport.Transport, runbook, info string, force bool) (release func(), err error) {
 	path := LockPath(runbook)
-	if force {
-		res, err := tr.Run(ctx, transport.Command{Line: "cat " + shq(path) + " 2>/dev/null; rm -f " + shq(path), NoStdin: true, Timeout: 30 * time.Second})
-		if err != nil {
-			return nil, fmt.Errorf("removing the lock %s: %w", path, err)
-		}
-		if old := strings.TrimSpace(string(res.Stdout)); old != "" {
-			fmt.Fprintf(os.Stderr, "runbook: --force-unlock removed the lock %s (%s)\n", path, old)
-		}
+	stdinR, stdinW := io.Pipe()
+	lines := &lineWatch{lines: make(chan string, 4)}
+	type ended struct {
+		res transport.Result
+		err error
 	}
-	line := "umask 077; set -C; printf '%s\\n' " + shq(info) + " > " + shq(path) + " 2>/dev/null || { cat " + shq(path) + "; exit 75; }"
-	res, err := tr.Run(ctx, transport.Command{Line: line, NoStdin: true, Timeout: 30 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("taking the lock %s: %w", path, err)
-	}
-	if res.ExitCode != 0 {
-		holder := strings.TrimSpace(string(res.Stdout))
-		if holder == "" {
-			holder = strings.TrimSpace(string(res.Stderr))
-		}
-		return nil, fmt.Errorf("%w: %s holds %s", ErrLocked, holder, path)
-	}
-	return func() {
-		// Remove the lock only if it is still ours.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_, _ = tr.Run(rctx, transport.Command{
-			Line:    "[ \"$(cat " + shq(path) + " 2>/dev/null)\" = " + shq(info) + " ] && rm -f " + shq(path),
-			NoStdin: true, Timeout: 30 * time.Second,
+	done := make(chan ended, 1)
+	go func() {
+		// Not canceled with ctx: an interrupted apply must still get to
+		// remove its lock, which closing stdin (release) does.
+		res, err := tr.Run(context.WithoutCancel(ctx), transport.Command{
+			Line: lockScript(path, info, force), Stdin: stdinR, Stdout: lines, Timeout: transport.NoTimeout,
 		})
-	}, nil
+		done <- ended{res, err}
+	}()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			stdinW.Close()
+			select {
+			case <-done:
+			case <-time.After(lockWait):
+			}
+		})
+	}
+	wait := time.NewTimer(lockWait)
+	defer wait.Stop()
+	for {
+		select {
+		case l := <-lines.lines:
+			switch {
+			case l == "locked":
+				return release, nil
+			case strings.HasPrefix(l, "removed "):
+				fmt.Fprintf(os.Stderr, "runbook: --force-unlock removed the lock %s (%s)\n", path, strings.TrimPrefix(l, "removed "))
+			case strings.HasPrefix(l, "held "):
+				release()
+				return nil, fmt.Errorf("%w: %s holds %s", ErrLocked, strings.TrimPrefix(l, "held "), path)
+			}
+		case e := <-done:
+			done <- e // for release
+			// The command may end before its lines were read from the watch.
+			for _, l := range strings.Split(string(e.res.Stdout), "\n") {
+				if strings.HasPrefix(l, "held ") {
+					return nil, fmt.Errorf("%w: %s holds %s", ErrLocked, strings.TrimPrefix(l, "held "), path)
+				}
+			}
+			if e.err != nil {
+				return nil, fmt.Errorf("taking the lock %s: %w", path, e.err)
+			}
+			msg := strings.TrimSpace(string(e.res.Stderr))
+			return nil, fmt.Errorf("taking the lock %s: exit code %d: %s", path, e.res.ExitCode, msg)
+		case <-wait.C:
+			release()
+			return nil, fmt.Errorf("taking the lock %s: no answer in %v: %w", path, lockWait, transport.ErrTimeout)
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// lineWatch passes each complete stdout line of the lock command on.
+type lineWatch struct {
+	mu    sync.Mutex
+	buf   []byte
+	lines chan string
+}
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		select {
+		case w.lines <- string(w.buf[:i]):
+		default: // nobody listens any more; the lines that matter came first
+		}
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/report"
 )
 
@@ -496,6 +497,41 @@ step "command" "touch" {
 // TestFaultSignals: SIGINT and SIGTERM during apply end the in-flight
 // remote command, cancel a submitted test job, write the record with the
 // interrupted step and exit 130 / 143.
+// TestFaultCrashLeavesNoLock: runbook killed outright (SIGKILL, nothing
+// runs on its side) mid-step. The lock's holding command sees its stdin
+// end when sshd closes the dead connection, and removes the lock, so the
+// next apply needs no --force-unlock.
+func TestFaultCrashLeavesNoLock(t *testing.T) {
+	e2eRequireTestbed(t)
+	id := e2eName("")
+	started := e2eMarker(t, "crash")
+	src := fmt.Sprintf(`
+runbook "fault-crash-%s" { hosts = "ctl1" }
+
+step "command" "slow" {
+  command = "touch %s; sleep 30"
+}
+`, id, started)
+	lock := engine.LockPath("fault-crash-" + id)
+	t.Cleanup(func() { os.Remove(lock) })
+	p, _ := e2eApply(t, src, "", nil)
+	e2eWaitFor(t, 30*time.Second, "the step to start", p, func() bool { return e2eExists(started) })
+	if _, err := os.Stat(lock); err != nil {
+		t.Fatalf("no run lock on the host while the apply runs: %v", err)
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	e2eWaitFor(t, 10*time.Second, "the lock to go after the crash", nil, func() bool {
+		_, err := os.Stat(lock)
+		return os.IsNotExist(err)
+	})
+	os.Remove(started)
+	q, _ := e2eApply(t, strings.Replace(src, "sleep 30", "true", 1), "", nil)
+	if r := q.wait(t, time.Minute); r.code != 0 {
+		t.Fatalf("the apply after the crash: exit %d\n%s", r.code, r)
+	}
+}
+
 func TestFaultSignals(t *testing.T) {
 	e2eFresh(t)
 	for _, sig := range []struct {
@@ -543,6 +579,9 @@ step "command" "after" {
 			}
 			if s := e2eStep(t, rep, "after"); s.Status != report.StatusNotRun {
 				t.Errorf("step after is %q, want not_run", s.Status)
+			}
+			if _, err := os.Stat(engine.LockPath("fault-sig-" + id)); !os.IsNotExist(err) {
+				t.Errorf("the run lock is still on the host after the interrupted apply: %v", err)
 			}
 			deadline := time.Now().Add(5 * time.Second)
 			for {

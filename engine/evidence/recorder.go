@@ -75,7 +75,7 @@ func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Re
 		if left <= 0 {
 			return transport.Result{}, fmt.Errorf("step timeout reached before %q: %w", r.display(cmd), transport.ErrTimeout)
 		}
-		if cmd.Timeout == 0 || cmd.Timeout > left {
+		if cmd.Timeout <= 0 || cmd.Timeout > left {
 			cmd.Timeout = left
 		}
 	}

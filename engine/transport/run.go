@@ -48,7 +48,7 @@ var (
 func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) (Result, error) {
 	res := Result{ExitCode: -1}
 	timeout := cmd.Timeout
-	if timeout <= 0 {
+	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
 	limit := cmd.OutputCap
@@ -60,7 +60,7 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 		return res, err
 	}
 	line := plan.line
-	if opt.remoteTimeout {
+	if opt.remoteTimeout && timeout > 0 {
 		line = remoteTimeoutLine(line, timeout)
 	}
 	if err := ctx.Err(); err != nil {
@@ -87,8 +87,12 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 		errW = watch
 	}
 
+	var outW io.Writer = stdout
+	if cmd.Stdout != nil {
+		outW = io.MultiWriter(stdout, cmd.Stdout)
+	}
 	res.Started = time.Now()
-	stdin, proc, err := start(line, stdout, errW)
+	stdin, proc, err := start(line, outW, errW)
 	if err != nil {
 		res.Ended = time.Now()
 		return res, err
@@ -107,8 +111,12 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 		done <- waited{code, err}
 	}()
 
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		expired = timer.C
+	}
 	var again <-chan struct{}
 	if watch != nil {
 		again = watch.again
@@ -119,7 +127,7 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	)
 	select {
 	case w = <-done:
-	case <-timer.C:
+	case <-expired:
 		reason = fmt.Errorf("%w after %v", ErrTimeout, timeout)
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -53,8 +53,11 @@ type Command struct {
 	Become     bool
 	BecomeUser string
 	// Timeout ends the command (and the remote process) after this long;
-	// zero means DefaultTimeout.
+	// zero means DefaultTimeout, NoTimeout none (the caller ends it).
 	Timeout time.Duration
+	// Stdout, when set, also receives stdout as it arrives, for a caller
+	// that must act on a command's first words while it still runs.
+	Stdout io.Writer
 	// OutputCap bounds each of stdout and stderr; past it the command is
 	// ended and ErrOutputCap returned. Zero means DefaultOutputCap.
 	OutputCap int64
@@ -68,6 +71,10 @@ type Result struct {
 	Started  time.Time
 	Ended    time.Time
 }
+
+// NoTimeout is for a command that holds something (the run lock) for as
+// long as its caller needs and ends when its stdin is closed.
+const NoTimeout time.Duration = -1
 
 const (
 	DefaultTimeout   = 10 * time.Minute
