@@ -141,7 +141,7 @@ ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -
 	return reset()
 }
 
-const e2eLock = "/tmp/runbook-e2e.lock"
+const e2eLock = "/tmp/testbed-e2e.flock"
 
 // lockTestbed takes the e2e tests' flock, waiting for it.
 func lockTestbed(path string) (func(), error) {

@@ -6,7 +6,7 @@
 // of testbed/README.md, and fail, never skip, when it is missing.
 //
 //	set -a; . /tmp/runbook-testbed/env; set +a
-//	flock /tmp/runbook-e2e.lock go test -tags e2e -count=1 -run 'Fault|Security' ./cmd/runbook/
+//	flock /tmp/testbed-e2e.flock go test -tags e2e -count=1 -run 'Fault|Security' ./cmd/runbook/
 package main
 
 import (
