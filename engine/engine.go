@@ -10,12 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/runbook-hpc/runbook/engine/config"
 	"github.com/runbook-hpc/runbook/engine/eval"
 	"github.com/runbook-hpc/runbook/engine/evidence"
@@ -73,6 +75,21 @@ type Engine struct {
 	// results are carried over. Everything with a probe is re-checked.
 	Resume    map[string]*report.Step
 	ResumeRun string
+
+	// Per-run caches shared by the host goroutines: what is the same on
+	// every host is worked out once, not once per host and step.
+	cacheMu    sync.Mutex
+	outTypes   []outType // JSON of the step output types seen (encodeOutputs)
+	constKinds sync.Map  // *config.Step → constKind (evalKind)
+	// readBy holds the steps some step refers to (setResult); set by
+	// walk before the hosts start, read-only while they run.
+	readBy map[string]bool
+}
+
+// outType is a cty type with its JSON encoding (report.Outputs.Type).
+type outType struct {
+	ty   cty.Type
+	json []byte
 }
 
 // New checks the graph and returns an engine; diagnostics are returned for
@@ -134,9 +151,16 @@ func (e *Engine) NewRun(mode string) *report.Run {
 }
 
 func (e *Engine) walk(ctx context.Context, m mode, run *report.Run, targets []Target) {
+	e.readBy = map[string]bool{}
+	for _, st := range e.Order {
+		for _, r := range st.Refs {
+			e.readBy[r] = true
+		}
+	}
 	run.Hosts = make([]*report.Host, len(targets))
+	checklists := e.checklists()
 	for i, t := range targets {
-		run.Hosts[i] = e.newHostRecord(t)
+		run.Hosts[i] = e.newHostRecord(t, checklists)
 	}
 	forks := e.Forks
 	if forks < 1 {
@@ -178,19 +202,34 @@ func resultOf(ctx context.Context, m mode, run *report.Run) string {
 	return "success"
 }
 
+// checklists evaluates each step's checklist lines (in e.Order) once for
+// all hosts: they may only use var, local and runbook, so they are the
+// same on every host, and evaluating them per host cost a static scope
+// (locals, function table) and every checklist expression per host.
+func (e *Engine) checklists() [][]string {
+	out := make([][]string, len(e.Order))
+	static, _ := eval.StaticScope(e.Config, e.Vars)
+	if static == nil {
+		return out
+	}
+	for i, st := range e.Order {
+		if byLang, d := static.Checklist(st); !d.HasErrors() {
+			out[i] = eval.PickLanguage(byLang, e.Lang)
+		}
+	}
+	return out
+}
+
 // newHostRecord lists every step up front as not run, so a report written
 // at any moment shows what never ran.
-func (e *Engine) newHostRecord(t Target) *report.Host {
-	h := &report.Host{Name: t.Host.Name, Transport: t.Describe}
-	static, _ := eval.StaticScope(e.Config, e.Vars)
-	for _, st := range e.Order {
-		rec := &report.Step{Name: st.Name, Kind: st.Kind, Title: st.Kind + " " + st.Name, Status: report.StatusNotRun}
-		if static != nil {
-			if byLang, d := static.Checklist(st); !d.HasErrors() {
-				rec.Checklist = eval.PickLanguage(byLang, e.Lang)
-			}
-		}
-		h.Steps = append(h.Steps, rec)
+func (e *Engine) newHostRecord(t Target, checklists [][]string) *report.Host {
+	h := &report.Host{Name: t.Host.Name, Transport: t.Describe, Steps: make([]*report.Step, 0, len(e.Order))}
+	for i, st := range e.Order {
+		h.Steps = append(h.Steps, &report.Step{
+			Name: st.Name, Kind: st.Kind, Title: st.Kind + " " + st.Name, Status: report.StatusNotRun,
+			// Each host gets its own copy of the lines: records are not shared.
+			Checklist: slices.Clone(checklists[i]),
+		})
 	}
 	return h
 }
@@ -330,10 +369,10 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 	if !common.When {
 		rec.Status = report.StatusSkipped
 		rec.Summary = "when is false"
-		scope.SetResult(st.Name, stepValue(nil, false, report.StatusSkipped))
+		e.setResult(scope, st, nil, false, report.StatusSkipped)
 		return
 	}
-	cfgVal, diags := scope.EvalKind(st)
+	cfgVal, diags := e.evalKind(scope, st)
 	if diags.HasErrors() {
 		fail(diagError(diags))
 		return
@@ -399,7 +438,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 		// Outputs a proposal already knows (a create step knows the name it
 		// will create) let later steps plan on them.
 		if p.Action == steps.Read || p.Action == steps.NoOp || p.Outputs != nil {
-			scope.SetResult(st.Name, stepValue(p.Outputs, p.Action != steps.Read && p.Action != steps.NoOp, rec.Status))
+			e.setResult(scope, st, p.Outputs, p.Action != steps.Read && p.Action != steps.NoOp, rec.Status)
 		}
 		if p.Action == steps.Read || p.Action == steps.NoOp {
 			outputs = p.Outputs
@@ -428,7 +467,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 				carried, outputs = prev, vals
 				rec.Status, rec.Changed, rec.ResumedFrom = prev.Status, prev.Changed, e.ResumeRun
 				rec.Summary = "resumed: " + prev.Summary + " (in run " + e.ResumeRun + ")"
-				scope.SetResult(st.Name, stepValue(vals, prev.Changed, prev.Status))
+				e.setResult(scope, st, vals, prev.Changed, prev.Status)
 				return
 			}
 		}
@@ -493,7 +532,7 @@ func (e *Engine) runStep(ctx context.Context, m mode, st *config.Step, rec *repo
 	default:
 		rec.Status = report.StatusOK
 	}
-	scope.SetResult(st.Name, stepValue(outputs, changed, rec.Status))
+	e.setResult(scope, st, outputs, changed, rec.Status)
 }
 
 func (e *Engine) checkExpected(host, step string, p steps.Proposal) error {
@@ -541,6 +580,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// setResult makes st's results visible to the steps that read them. Only
+// a step that refers to st can read them (config rejects any other
+// reference), so for a step nobody reads the value is not built: that was
+// a map and an object per host and step for nothing.
+func (e *Engine) setResult(scope *eval.Scope, st *config.Step, outputs map[string]cty.Value, changed bool, status string) {
+	if !e.readBy[st.Name] {
+		return
+	}
+	scope.SetResult(st.Name, stepValue(outputs, changed, status))
 }
 
 // stepValue is what other steps see as step.<name>.
@@ -651,7 +701,7 @@ func (e *Engine) encodeOutputs(outputs map[string]cty.Value) *report.Outputs {
 	if !v.IsWhollyKnown() {
 		return nil
 	}
-	ty, err := ctyjson.MarshalType(v.Type())
+	ty, err := e.typeJSON(v.Type())
 	if err != nil {
 		return nil
 	}
@@ -660,4 +710,79 @@ func (e *Engine) encodeOutputs(outputs map[string]cty.Value) *report.Outputs {
 		return nil
 	}
 	return &report.Outputs{Type: ty, Value: []byte(e.Redactor.Redact(string(val)))}
+}
+
+// maxOutTypes bounds the cache of typeJSON; runbooks have a handful of
+// step kinds, each with one or two output types.
+const maxOutTypes = 32
+
+// typeJSON is ctyjson.MarshalType(ty), remembered: every step of a kind
+// has the same output type, and encoding it (reflection over cty's type
+// tree) cost more than the step's values.
+func (e *Engine) typeJSON(ty cty.Type) ([]byte, error) {
+	e.cacheMu.Lock()
+	for _, c := range e.outTypes {
+		if c.ty.Equals(ty) {
+			e.cacheMu.Unlock()
+			return slices.Clone(c.json), nil
+		}
+	}
+	e.cacheMu.Unlock()
+	b, err := ctyjson.MarshalType(ty)
+	if err != nil {
+		return nil, err
+	}
+	e.cacheMu.Lock()
+	if len(e.outTypes) < maxOutTypes {
+		e.outTypes = append(e.outTypes, outType{ty, b})
+	}
+	e.cacheMu.Unlock()
+	return slices.Clone(b), nil
+}
+
+// evalKind is scope.EvalKind, with the value of a constant body (no
+// reference to anything, no function call: `argv = ["echo", "1"]`)
+// evaluated once per run instead of once per host. Decoding a body costs
+// more than its command's bookkeeping.
+func (e *Engine) evalKind(scope *eval.Scope, st *config.Step) (cty.Value, hcl.Diagnostics) {
+	if c, ok := e.constKinds.Load(st); ok {
+		if k := c.(constKind); k.constant {
+			return k.v, nil
+		}
+		return scope.EvalKind(st)
+	}
+	v, diags := scope.EvalKind(st)
+	switch {
+	case !constantBody(st):
+		e.constKinds.Store(st, constKind{})
+	case len(diags) == 0 && v.IsWhollyKnown():
+		e.constKinds.Store(st, constKind{v: v, constant: true})
+	}
+	return v, diags
+}
+
+// constKind is what evalKind knows of a step: its value, if constant.
+type constKind struct {
+	v        cty.Value
+	constant bool
+}
+
+// constantBody reports whether st's kind attributes evaluate to the same
+// value in any context: they read no variable and call no function (a
+// function may read a file). Only native syntax bodies are inspected; the
+// whole body is, common attributes too, which errs on the safe side.
+func constantBody(st *config.Step) bool {
+	body, ok := st.Body.(*hclsyntax.Body)
+	if !ok {
+		return false
+	}
+	constant := true
+	_ = hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
+		switch n.(type) {
+		case *hclsyntax.FunctionCallExpr, *hclsyntax.ScopeTraversalExpr:
+			constant = false
+		}
+		return nil
+	})
+	return constant
 }

@@ -257,7 +257,7 @@ func BenchmarkApplyLoopback(b *testing.B) {
 			b.Fatal(err)
 		}
 		run.Result = "running"
-		if err := report.Write(rdir, run); err != nil {
+		if err := report.WriteRunning(rdir, run); err != nil {
 			b.Fatal(err)
 		}
 		eng.Apply(context.Background(), run, targets)

@@ -68,7 +68,7 @@ func lockScript(path, info string, force bool) string {
 // the holding command, which removes the lock.
 func acquireLock(ctx context.Context, tr transport.Transport, runbook, info string, force bool) (release func(), err error) {
 	path := LockPath(runbook)
-	stdinR, stdinW := io.Pipe()
+	stdin := &heldStdin{released: make(chan struct{})}
 	lines := &lineWatch{lines: make(chan string, 4)}
 	type ended struct {
 		res transport.Result
@@ -79,14 +79,14 @@ func acquireLock(ctx context.Context, tr transport.Transport, runbook, info stri
 		// Not canceled with ctx: an interrupted apply must still get to
 		// remove its lock, which closing stdin (release) does.
 		res, err := tr.Run(context.WithoutCancel(ctx), transport.Command{
-			Line: lockScript(path, info, force), Stdin: stdinR, Stdout: lines, Timeout: transport.NoTimeout,
+			Line: lockScript(path, info, force), Stdin: stdin, Stdout: lines, Timeout: transport.NoTimeout,
 		})
 		done <- ended{res, err}
 	}()
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
-			stdinW.Close()
+			close(stdin.released)
 			select {
 			case <-done:
 			case <-time.After(lockWait):
@@ -128,6 +128,21 @@ func acquireLock(ctx context.Context, tr transport.Transport, runbook, info stri
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// heldStdin is the lock command's stdin: no data, and its end when the
+// lock is released. WriteTo lets the transport's copy wait on it without
+// a copy buffer per host.
+type heldStdin struct{ released chan struct{} }
+
+func (h *heldStdin) Read([]byte) (int, error) {
+	<-h.released
+	return 0, io.EOF
+}
+
+func (h *heldStdin) WriteTo(io.Writer) (int64, error) {
+	<-h.released
+	return 0, nil
 }
 
 // lineWatch passes each complete stdout line of the lock command on.

@@ -284,7 +284,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string, saved *p
 	}
 	// A record exists from the first moment, so even a killed run leaves one.
 	s.run.Result = "running"
-	if err := report.Write(s.dir, s.run); err != nil {
+	if err := report.WriteRunning(s.dir, s.run); err != nil {
 		return nil, exitWith(exitFailed, "refusing to start: the run record cannot be written (%v)", err)
 	}
 	ctx, cancel := context.WithCancel(cmd.Context())

@@ -83,13 +83,25 @@ type Step struct {
 	// DependsOn names steps that must run first although nothing is
 	// referenced from them.
 	DependsOn []string
-	// Body holds the kind's own attributes, decoded with KindImpl.Spec().
+	// Body holds the kind's own attributes, decoded with Spec().
 	Body hcl.Body
 	// Refs are the steps this one reads (step.<name>.…), sorted.
 	Refs      []string
 	DeclRange hcl.Range
 	// attrRanges lets a kind's AttrError point at the attribute's line.
 	attrRanges map[string]hcl.Range
+	// spec is KindImpl.Spec(), built once at parse time: the body is
+	// decoded with it for every host, and kinds build a fresh spec per call.
+	spec hcldec.ObjectSpec
+}
+
+// Spec returns the spec the step's Body is decoded with (KindImpl.Spec()).
+// It is shared: callers must not modify it.
+func (s *Step) Spec() hcldec.ObjectSpec {
+	if s.spec != nil {
+		return s.spec
+	}
+	return s.KindImpl.Spec()
 }
 
 // AttrRange returns where attribute name is written, or the block itself.
@@ -399,6 +411,7 @@ func decodeStep(block *hcl.Block, kinds steps.Registry) (*Step, hcl.Diagnostics)
 		return nil, diags
 	}
 	s.KindImpl = kind
+	s.spec = kind.Spec()
 	content, rest, d := block.Body.PartialContent(stepCommonSchema)
 	diags = append(diags, d...)
 	s.Body = rest
@@ -458,7 +471,7 @@ func (s *Step) traversals() []hcl.Traversal {
 			trs = append(trs, e.Variables()...)
 		}
 	}
-	trs = append(trs, hcldec.Variables(s.Body, s.KindImpl.Spec())...)
+	trs = append(trs, hcldec.Variables(s.Body, s.Spec())...)
 	return trs
 }
 

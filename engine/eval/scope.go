@@ -338,7 +338,7 @@ func (s *Scope) EvalUntil(st *config.Step, self cty.Value) (bool, hcl.Diagnostic
 // EvalKind evaluates the kind's own attributes. The result may hold
 // unknowns during a plan; callers check IsWhollyKnown.
 func (s *Scope) EvalKind(st *config.Step) (cty.Value, hcl.Diagnostics) {
-	return hcldec.Decode(st.Body, st.KindImpl.Spec(), s.contextFor(st, nil))
+	return hcldec.Decode(st.Body, st.Spec(), s.contextFor(st, nil))
 }
 
 // Checklist evaluates a step's checklist lines in every language given.

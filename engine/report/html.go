@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -16,7 +17,12 @@ var htmlSource string
 //go:embed html.css
 var htmlCSS string
 
-var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
+// htmlTemplate is parsed on first use, not at init: every runbook
+// command (validate, fmt, ...) would pay for it, and apply only needs it
+// when it writes the report.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(htmlSource))
+})
 
 // HTML renders the run as one self-contained page (report.html): a result
 // banner, the tally, one step table per host with the evidence of each
@@ -25,7 +31,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 // every value, so a command output holding markup shows as text.
 func HTML(r *Run) ([]byte, error) {
 	var b bytes.Buffer
-	if err := htmlTemplate.Execute(&b, newHTMLView(r)); err != nil {
+	if err := htmlTemplate().Execute(&b, newHTMLView(r)); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
@@ -287,6 +293,7 @@ func newHTMLView(r *Run) htmlView {
 	}
 	v.Headline = codeSpans(headline)
 
+	idx := newStepIndex(r)
 	for _, it := range r.Checklist {
 		iv := htmlItem{Text: codeSpans(it.Text), Host: it.Host, Step: it.Step, Reason: codeSpans(it.Reason), Ticked: it.Ticked}
 		for _, e := range it.Evidence {
@@ -295,7 +302,7 @@ func newHTMLView(r *Run) htmlView {
 		switch {
 		case it.Ticked:
 			iv.Class = "item-ok"
-		case itemFailed(r, it):
+		case itemFailed(r, idx, it):
 			iv.Class = "item-fail"
 		default:
 			iv.Class = "item-open"
@@ -320,13 +327,16 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
+// statusRank orders step statuses by how much they matter for a host's
+// badge (built once: worse runs for every step of every host).
+var statusRank = map[string]int{
+	"": 0, StatusSkipped: 1, StatusUnchanged: 2, StatusOK: 3, StatusChanged: 4,
+	StatusUnknown: 5, StatusPlanned: 6, StatusNotRun: 7, StatusInterrupted: 8, StatusFailed: 9,
+}
+
 // worse keeps the status that matters most for a host's badge.
 func worse(a, b string) string {
-	rank := map[string]int{
-		"": 0, StatusSkipped: 1, StatusUnchanged: 2, StatusOK: 3, StatusChanged: 4,
-		StatusUnknown: 5, StatusPlanned: 6, StatusNotRun: 7, StatusInterrupted: 8, StatusFailed: 9,
-	}
-	if rank[b] > rank[a] {
+	if statusRank[b] > statusRank[a] {
 		return b
 	}
 	return a
@@ -383,8 +393,8 @@ func codeSpans(s string) []htmlPart {
 // itemFailed reports whether an unticked item is unticked because its step
 // (or its host) failed, rather than because it was skipped, not reached or
 // only planned.
-func itemFailed(r *Run, it ChecklistItem) bool {
-	h, s := r.find(it.Host, it.Step)
+func itemFailed(r *Run, idx stepIndex, it ChecklistItem) bool {
+	h, s := idx.find(it.Host, it.Step)
 	switch {
 	case it.Ticked || h == nil:
 		return false
@@ -396,18 +406,38 @@ func itemFailed(r *Run, it ChecklistItem) bool {
 	return h.Error != ""
 }
 
-// find returns the host and step an item belongs to.
-func (r *Run) find(host, step string) (*Host, *Step) {
+// stepIndex finds the host and step a checklist item belongs to without
+// scanning every host's steps per item (quadratic at hundreds of hosts).
+// The first host and step of a name win, as in a scan.
+type stepIndex struct {
+	hosts map[string]*Host
+	steps map[[2]string]*Step
+}
+
+func newStepIndex(r *Run) stepIndex {
+	idx := stepIndex{hosts: map[string]*Host{}, steps: map[[2]string]*Step{}}
+	if len(r.Checklist) == 0 {
+		return idx
+	}
 	for _, h := range r.Hosts {
-		if h.Name != host {
+		if _, dup := idx.hosts[h.Name]; dup {
 			continue
 		}
+		idx.hosts[h.Name] = h
 		for _, s := range h.Steps {
-			if s.Name == step {
-				return h, s
+			if _, dup := idx.steps[[2]string{h.Name, s.Name}]; !dup {
+				idx.steps[[2]string{h.Name, s.Name}] = s
 			}
 		}
-		return h, nil
 	}
-	return nil, nil
+	return idx
+}
+
+// find returns the host and step an item belongs to.
+func (idx stepIndex) find(host, step string) (*Host, *Step) {
+	h := idx.hosts[host]
+	if h == nil {
+		return nil, nil
+	}
+	return h, idx.steps[[2]string{host, step}]
 }

@@ -50,6 +50,19 @@ const (
 // (the record, written first), checklist.md, report.html and junit.xml.
 // With r.Redactor set, every file is rendered from r.Redacted().
 func Write(dir string, r *Run) error {
+	return write(dir, r, true)
+}
+
+// WriteRunning writes the record a run starts with (result "running"), so
+// that even a killed run leaves one: like Write, but only report.json is
+// synced to disk. The renderings are derived from it (runbook report
+// renders them again) and the final Write replaces them all, synced; four
+// fsyncs at the start of every run bought nothing a crash would keep.
+func WriteRunning(dir string, r *Run) error {
+	return write(dir, r, false)
+}
+
+func write(dir string, r *Run, syncAll bool) error {
 	r.BuildChecklist()
 	out := r.Redacted()
 	var errs []error
@@ -64,7 +77,7 @@ func Write(dir string, r *Run) error {
 	} {
 		data, err := f.render(out)
 		if err == nil {
-			err = writeAtomic(filepath.Join(dir, f.name), data)
+			err = writeAtomicSync(filepath.Join(dir, f.name), data, 0o600, syncAll || f.name == FileJSON)
 		}
 		if err != nil {
 			if f.name == FileJSON {
@@ -97,6 +110,13 @@ func writeAtomic(path string, data []byte) error {
 }
 
 func writeAtomicMode(path string, data []byte, perm os.FileMode) error {
+	return writeAtomicSync(path, data, perm, true)
+}
+
+// writeAtomicSync is writeAtomicMode; unless durable the data is not
+// forced to disk before the rename (a crash of the machine, not of
+// runbook, may then leave the file empty).
+func writeAtomicSync(path string, data []byte, perm os.FileMode, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -111,9 +131,11 @@ func writeAtomicMode(path string, data []byte, perm os.FileMode) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -87,12 +87,12 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 		errW = watch
 	}
 
-	var outW io.Writer = stdout
-	if cmd.Stdout != nil {
-		outW = io.MultiWriter(stdout, cmd.Stdout)
-	}
+	// A tee inside the buffer, not an io.MultiWriter: the copier then
+	// keeps reading through the pooled buffer instead of allocating its
+	// own 32 KiB for as long as the command lives.
+	stdout.tee = cmd.Stdout
 	res.Started = time.Now()
-	stdin, proc, err := start(line, outW, errW)
+	stdin, proc, err := start(line, stdout, errW)
 	if err != nil {
 		res.Ended = time.Now()
 		return res, err
@@ -240,6 +240,7 @@ type cappedBuffer struct {
 	onOver func()
 	seen   chan struct{} // closed at the first byte
 	saw    bool
+	tee    io.Writer // Command.Stdout
 }
 
 func newCappedBuffer(max int64, onOver func()) *cappedBuffer {
@@ -249,6 +250,9 @@ func newCappedBuffer(max int64, onOver func()) *cappedBuffer {
 func (c *cappedBuffer) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.tee != nil {
+		_, _ = c.tee.Write(p)
+	}
 	if len(p) > 0 && !c.saw {
 		c.saw = true
 		close(c.seen)
