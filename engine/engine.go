@@ -705,11 +705,23 @@ func (e *Engine) encodeOutputs(outputs map[string]cty.Value) *report.Outputs {
 	if err != nil {
 		return nil
 	}
+	// Redact the strings, not the JSON text: a secret that matches across
+	// JSON punctuation (`:12` in `"b":12}`) would otherwise break the
+	// document, and the whole record with it.
+	v, err = cty.Transform(v, func(_ cty.Path, s cty.Value) (cty.Value, error) {
+		if s.Type() == cty.String && s.IsKnown() && !s.IsNull() {
+			return cty.StringVal(e.Redactor.Redact(s.AsString())), nil
+		}
+		return s, nil
+	})
+	if err != nil {
+		return nil
+	}
 	val, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
 		return nil
 	}
-	return &report.Outputs{Type: ty, Value: []byte(e.Redactor.Redact(string(val)))}
+	return &report.Outputs{Type: ty, Value: val}
 }
 
 // maxOutTypes bounds the cache of typeJSON; runbooks have a handful of
