@@ -274,7 +274,11 @@ func (e *Engine) walkHost(ctx context.Context, m mode, t Target, hr *report.Host
 		if err != nil {
 			hr.Error = e.Redactor.Redact(err.Error())
 			hr.Hint = e.hint(err)
-			if errors.Is(err, ErrLocked) {
+			switch {
+			case errors.Is(err, ErrLocked) && e.RunID != "" && strings.Contains(err.Error(), "run="+e.RunID+" "):
+				// Our own lock: two inventory hosts are one machine.
+				hr.Hint = "another host of this same apply is this machine and holds its lock; list the machine once in the inventory, or run with --forks 1"
+			case errors.Is(err, ErrLocked):
 				hr.Hint = "another apply of this runbook is running on the host; wait for it. If it crashed, run apply again with --force-unlock"
 			}
 			for _, s := range hr.Steps {

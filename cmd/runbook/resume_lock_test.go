@@ -132,3 +132,27 @@ step "check" "hello" { argv = ["true"] }
 		}
 	}
 }
+
+// Two inventory hosts that are one machine share its lock: with both
+// worked at once, the second is refused by the first's lock, and the hint
+// says so instead of blaming "another apply".
+func TestLockSharedByTwoNamesOfOneMachine(t *testing.T) {
+	name := strings.ToLower(uniqueName(t))
+	rb := writeRunbook(t, `
+runbook "`+name+`" {}
+step "check" "hold" { argv = ["sleep", "1"] }
+`)
+	t.Cleanup(func() { os.Remove(engine.LockPath(name)) })
+	inv := filepath.Join(t.TempDir(), "inventory.hcl")
+	if err := os.WriteFile(inv, []byte("host \"a\" {\n  local = true\n}\n\nhost \"b\" {\n  local = true\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "apply", rb, "-i", inv, "--auto-approve", "--state-dir", t.TempDir(), "--forks", "2")
+	if r.code != 1 || !strings.Contains(r.stdout+r.stderr, "--forks 1") || strings.Contains(r.stdout+r.stderr, "--force-unlock") {
+		t.Fatalf("two names of one machine at once: %s", r)
+	}
+	r = runCLI(t, "apply", rb, "-i", inv, "--auto-approve", "--state-dir", t.TempDir(), "--forks", "1")
+	if r.code != 0 {
+		t.Fatalf("--forks 1: %s", r)
+	}
+}
