@@ -84,6 +84,9 @@ type Engine struct {
 	// readBy holds the steps some step refers to (setResult); set by
 	// walk before the hosts start, read-only while they run.
 	readBy map[string]bool
+	// lockHolder is what this run writes into every host's lock, once per
+	// run: a lock refused with exactly this holder is our own.
+	lockHolder string
 }
 
 // outType is a cty type with its JSON encoding (report.Outputs.Type).
@@ -151,6 +154,9 @@ func (e *Engine) NewRun(mode string) *report.Run {
 }
 
 func (e *Engine) walk(ctx context.Context, m mode, run *report.Run, targets []Target) {
+	if m == modeApply && e.Lock {
+		e.lockHolder = lockInfo(e.RunID)
+	}
 	e.readBy = map[string]bool{}
 	for _, st := range e.Order {
 		for _, r := range st.Refs {
@@ -270,12 +276,13 @@ func (e *Engine) walkHost(ctx context.Context, m mode, t Target, hr *report.Host
 		hr.Transport = d
 	}
 	if m == modeApply && e.Lock {
-		release, err := acquireLock(ctx, tr, e.Config.Runbook.Name, lockInfo(e.RunID), e.ForceUnlock)
+		release, err := acquireLock(ctx, tr, e.Config.Runbook.Name, e.lockHolder, e.ForceUnlock)
 		if err != nil {
 			hr.Error = e.Redactor.Redact(err.Error())
 			hr.Hint = e.hint(err)
+			var locked *LockedError
 			switch {
-			case errors.Is(err, ErrLocked) && e.RunID != "" && strings.Contains(err.Error(), "run="+e.RunID+" "):
+			case errors.As(err, &locked) && locked.Holder == e.lockHolder:
 				// Our own lock: two inventory hosts are one machine.
 				hr.Hint = "another host of this same apply is this machine and holds its lock; list the machine once in the inventory, or run with --forks 1"
 			case errors.Is(err, ErrLocked):

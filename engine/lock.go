@@ -31,6 +31,15 @@ import (
 // point at --force-unlock.
 var ErrLocked = errors.New("locked by another apply")
 
+// LockedError says who holds the lock (the line lockInfo wrote) and where.
+type LockedError struct{ Holder, Path string }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("%v: %s holds %s", ErrLocked, e.Holder, e.Path)
+}
+
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
 // LockPath is where a runbook's lock lives on a host.
 func LockPath(runbook string) string { return "/tmp/runbook-" + runbook + ".lock" }
 
@@ -105,14 +114,13 @@ func acquireLock(ctx context.Context, tr transport.Transport, runbook, info stri
 				fmt.Fprintf(os.Stderr, "runbook: --force-unlock removed the lock %s (%s)\n", path, strings.TrimPrefix(l, "removed "))
 			case strings.HasPrefix(l, "held "):
 				release()
-				return nil, fmt.Errorf("%w: %s holds %s", ErrLocked, strings.TrimPrefix(l, "held "), path)
+				return nil, &LockedError{Holder: strings.TrimPrefix(l, "held "), Path: path}
 			}
 		case e := <-done:
-			done <- e // for release
 			// The command may end before its lines were read from the watch.
 			for _, l := range strings.Split(string(e.res.Stdout), "\n") {
 				if strings.HasPrefix(l, "held ") {
-					return nil, fmt.Errorf("%w: %s holds %s", ErrLocked, strings.TrimPrefix(l, "held "), path)
+					return nil, &LockedError{Holder: strings.TrimPrefix(l, "held "), Path: path}
 				}
 			}
 			if e.err != nil {
