@@ -147,7 +147,8 @@ step "command" "after" {
 // timeout is ended on the host too.
 func TestFaultCommandTimeout(t *testing.T) {
 	e2eRequireTestbed(t)
-	if left := e2eProcs("koopark", "sleep 60"); left != "" {
+	// "sleep 60$", not "sleep 60": a proof job's "sleep 600" is not ours.
+	if left := e2eProcs("koopark", "sleep 60$"); left != "" {
 		t.Fatalf("koopark already runs sleep 60 (another test?):\n%s", left)
 	}
 	p, state := e2eApply(t, fmt.Sprintf(`
@@ -172,7 +173,7 @@ step "command" "after" {
 	if !strings.Contains(s.Hint, "timeout") {
 		t.Errorf("hint %q says nothing about the timeout", s.Hint)
 	}
-	e2eNoProcs(t, "koopark", "sleep 60", 5*time.Second)
+	e2eNoProcs(t, "koopark", "sleep 60$", 5*time.Second)
 }
 
 // TestFaultOutputFlood: commands that print without end are cut at the
@@ -616,7 +617,7 @@ step "command" "nap" {
 			if s := e2eStep(t, rep, "nap"); s.Status != report.StatusInterrupted {
 				t.Errorf("step nap is %q, want interrupted", s.Status)
 			}
-			e2eNoProcs(t, "koopark", "sleep 60", 5*time.Second)
+			e2eNoProcs(t, "koopark", "sleep 60$", 5*time.Second)
 			// The run lock is released on the way out.
 			if lock := "/tmp/runbook-" + name + ".lock"; e2eExists(lock) {
 				t.Errorf("the interrupted run left its lock %s", lock)
