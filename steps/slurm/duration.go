@@ -2,6 +2,7 @@ package slurm
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -63,9 +64,11 @@ type Duration struct {
 func (d Duration) IsLimit() bool { return d.Kind == DurationFinite }
 
 // maxComponent bounds every number in a time string so the arithmetic can
-// never overflow (1e9 days is far beyond anything Slurm accepts: it stores
-// minutes in a uint32).
-const maxComponent = 1_000_000_000
+// never overflow (MaxUint32 days × 86400 is far inside an int64). It must
+// admit every bare second count a QoS field can hold (uint32): runbook
+// writes GraceTime back as plain seconds, and a lower bound here once made
+// "27777800:0" normalize but its own SetArg "GraceTime=1666668000" not.
+const maxComponent = math.MaxUint32
 
 // ParseDuration parses a Slurm time value. bare says what a plain number
 // means (see Unit). Accepted forms, as in Slurm's time_str2secs:
