@@ -22,6 +22,8 @@ func TestParseDuration(t *testing.T) {
 		{"1-02:30", UnitMinutes, DurationFinite, 95400, "1-02:30:00"},
 		{"2-03:04:05", UnitMinutes, DurationFinite, 2*86400 + 3*3600 + 4*60 + 5, "2-03:04:05"},
 		{"24:00:00", UnitMinutes, DurationFinite, 86400, "1-00:00:00"},
+		// Any uint32 second count, as runbook writes GraceTime back (fuzz find).
+		{"1666668000", UnitSeconds, DurationFinite, 1666668000, "19290-03:20:00"},
 		{" 0 ", UnitSeconds, DurationFinite, 0, "00:00:00"},
 		{"UNLIMITED", UnitMinutes, DurationUnlimited, 0, "UNLIMITED"},
 		{"infinite", UnitMinutes, DurationUnlimited, 0, "UNLIMITED"},
