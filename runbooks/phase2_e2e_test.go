@@ -426,6 +426,21 @@ func TestPhase2ProveLimits(t *testing.T) {
 	if q := queueAfterCancel(t); q != "" {
 		t.Errorf("proof jobs left in the queue:\n%s", q)
 	}
+	// Out of the queue is not enough: a proof job's process that escaped
+	// the cancel (see prove_limit.go) would hold the GPU outside Slurm.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-a", "-u", "koopark", "-f", "^sleep 600$").Output()
+		if len(out) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("proof job processes still run 10 s after the cancel:\n%s", out)
+			exec.Command("pkill", "-KILL", "-u", "koopark", "-f", "^sleep 600$").Run()
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // Two applies of phase2 on the same host at once: the second is refused

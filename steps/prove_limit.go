@@ -84,9 +84,15 @@ type proveLimitStep struct {
 	closed bool
 }
 
+// The proof jobs' script is `exec sleep 600`, not `sleep 600`: they are
+// cancelled moments after they start, and with proctrack/linuxproc a
+// shell's freshly forked child escapes the kill (the shell dies, the child
+// is re-parented to init and keeps running outside Slurm). Measured on the
+// testbed under load: 3 of 20 jobs cancelled at RUNNING left a `sleep`
+// behind; with exec, 0 of 40.
 func (s *proveLimitStep) sbatch() []string {
 	return []string{"sbatch", "--parsable", "--job-name=runbook-prove-limit", "--partition=" + s.partition,
-		"--qos=" + s.qos, "--gres=" + s.gres, "--time=" + s.time, "--output=/dev/null", "--wrap=sleep 600"}
+		"--qos=" + s.qos, "--gres=" + s.gres, "--time=" + s.time, "--output=/dev/null", "--wrap=exec sleep 600"}
 }
 
 func (s *proveLimitStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {

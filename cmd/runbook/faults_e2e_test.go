@@ -548,7 +548,7 @@ runbook "fault-sig-%s" { hosts = "ctl1" }
 step "test_job" "job" {
   qos         = "normal"
   partition   = "viz"
-  run         = "sleep 60"
+  run         = "sleep 45" # not 60: the remote-command case below looks for "sleep 60"
   script_path = "/tmp/rb-e2e-sig-%s.sh"
   output      = "/tmp/rb-e2e-sig-%s-%%j.out"
   timeout     = "90s"
