@@ -29,13 +29,15 @@ deps:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 unit:
 	$(GO) test -count=1 ./...
 
-# Only the packages with end-to-end tests; -p 1 because they share one cluster.
-E2E_PKGS := ./runbooks/ ./engine/transport/ ./cmd/runbook/
+# Only the packages with end-to-end tests (testbed/ first: it checks the cluster
+# itself); -p 1 because they share one cluster. `make unit` never touches it.
+E2E_PKGS := ./testbed/ ./runbooks/ ./engine/transport/ ./cmd/runbook/
 e2e: build testbed
 	set -a; . $(TESTBED_DIR)/env; set +a; \
 	$(GO) test -count=1 -tags e2e -timeout 40m -p 1 $(E2E_PKGS)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package testbed holds the shell scripts that build the one-node Slurm testbed
 // (up, reset, down, status) and this test of them. The test needs root on a
 // Debian 12 machine; it never skips: if the testbed cannot come up, it fails.
