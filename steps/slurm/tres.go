@@ -246,8 +246,15 @@ func parseTRESCount(key, v string) (int64, error) {
 	if n > maxTRESCount/mult {
 		return 0, fmt.Errorf("count %q is out of range", v)
 	}
+	if isSizeTRES(key) && n*mult >= maxTRESSizeMB {
+		return 0, fmt.Errorf("size %q is out of range: Slurm prints sizes up to P, and 1024P or more comes back as %q", v, "1?")
+	}
 	return n * mult, nil
 }
+
+// maxTRESSizeMB is 1024P in MB: measured on 22.05, sacctmgr prints
+// mem=1024P (and more) back as `mem=1?`, and takes `1E` as 1M.
+const maxTRESSizeMB = int64(1) << 40
 
 // formatTRESCount renders a count the way sacctmgr/scontrol print it; mem
 // and bb/* are converted to the largest exact unit (2048 -> 2G, 1500 ->
@@ -256,7 +263,7 @@ func formatTRESCount(key string, n int64) string {
 	if !isSizeTRES(key) || n <= 0 {
 		return strconv.FormatInt(n, 10)
 	}
-	units := "MGTPE"
+	units := "MGTP" // Slurm's convert_num_unit goes no further
 	u := 0
 	for n%1024 == 0 && u < len(units)-1 {
 		n /= 1024
