@@ -68,6 +68,22 @@ type Exec interface {
 	Progress(format string, args ...any)
 	// DryRun is true during a plan: read-only probes run, nothing changes.
 	DryRun() bool
+	// Ahead reports, during a plan, whether an earlier step of this plan
+	// will create or change resource (a Resourcer name such as
+	// "qos/moonlight"). A kind that plans ahead diffs against the object as
+	// that step will leave it, and only then; otherwise the object is
+	// simply missing. Always false in apply.
+	Ahead(resource string) bool
+}
+
+// Resourcer is implemented by steps that name the objects they read and
+// the ones they change, as "type/name" ("qos/moonlight",
+// "assoc/hpc-users"). A plan uses it to know that a step reads what an
+// earlier step will change even when nothing refers from one to the
+// other: such a step is "known after apply" (unless its kind PlansAhead),
+// where otherwise it would judge today's state.
+type Resourcer interface {
+	Resources() (reads, writes []string)
 }
 
 // PlansAhead is implemented by kinds whose Plan stays meaningful when an

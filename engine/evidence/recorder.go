@@ -62,6 +62,9 @@ type Recorder struct {
 	// Deadline, when set, bounds every command (the step's timeout).
 	Deadline   time.Time
 	OnProgress func(msg string)
+	// PendingWrites, in a plan, reports whether an earlier step will
+	// create or change a resource (steps.Exec.Ahead).
+	PendingWrites func(resource string) bool
 
 	mu       sync.Mutex
 	commands []report.CommandRecord
@@ -137,6 +140,11 @@ func (r *Recorder) Files() transport.FileTransport {
 
 // DryRun reports whether this is a plan.
 func (r *Recorder) DryRun() bool { return r.Planning }
+
+// Ahead reports whether an earlier step of this plan changes resource.
+func (r *Recorder) Ahead(resource string) bool {
+	return r.Planning && r.PendingWrites != nil && r.PendingWrites(resource)
+}
 
 // Become reports whether the step asked for sudo.
 func (r *Recorder) Become() bool { return r.BecomeOn }
