@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -40,7 +41,9 @@ func (s *assertStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	if !s.holds {
 		return Proposal{}, &Failure{Msg: "assertion failed: " + s.message}
 	}
-	ex.Note("assertion held (it fails with %q when false)", s.message)
+	// The note is read in a checklist's evidence: the author's message
+	// describes the failure, so it is what the assertion ruled out.
+	ex.Note("assertion held (it would have failed with: %s)", strings.Join(strings.Fields(s.message), " "))
 	return Proposal{Action: Read, Summary: "assertion holds", Outputs: map[string]cty.Value{"holds": cty.True}}, nil
 }
 

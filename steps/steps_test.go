@@ -301,8 +301,15 @@ func TestAssert(t *testing.T) {
 	if p.Action != steps.Read || !p.Outputs["holds"].RawEquals(cty.True) {
 		t.Errorf("proposal = %+v", p)
 	}
-	if notes := rec.Notes(); len(notes) != 1 || !strings.Contains(notes[0], "math broke") {
+	// The note reads as a sentence, with the message as written (not
+	// Go-quoted), on one line.
+	if notes := rec.Notes(); len(notes) != 1 || notes[0] != "assertion held (it would have failed with: math broke)" {
 		t.Errorf("notes = %q, want the assertion as evidence", notes)
+	}
+	rec = recorder()
+	plan(t, mustDecode(t, "assert", "condition = true\nerror_message = \"the marker does not say \\\"kernel\\\"\\n  (see step.read_marker)\""), rec)
+	if notes, want := rec.Notes(), `assertion held (it would have failed with: the marker does not say "kernel" (see step.read_marker))`; len(notes) != 1 || notes[0] != want {
+		t.Errorf("notes = %q, want %q", notes, want)
 	}
 	if len(rec.Commands()) != 0 {
 		t.Error("assert ran a command")
