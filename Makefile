@@ -32,8 +32,10 @@ vet:
 	$(GO) vet -tags e2e ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
+# Plain `go test` skips the report.html screenshot test without Chromium;
+# here (deps installs it) a missing browser is a failure.
 unit:
-	$(GO) test -count=1 ./...
+	RUNBOOK_REQUIRE_BROWSER=1 $(GO) test -count=1 ./...
 
 # Only the packages with end-to-end tests (testbed/ first: it checks the cluster
 # itself); -p 1 because they share one cluster. `make unit` never touches it.

@@ -227,7 +227,7 @@ func (p *progress) event(ev engine.Event) {
 			p.redraw(false) // throttled: most progress shows on the next tick
 		} else if ls.lastPlain.IsZero() || now.Sub(ls.lastPlain) >= plainProgressGap {
 			ls.lastPlain = now
-			p.plain(now, fmt.Sprintf("%s … %s: %s (%s)", p.host(ev.Host), ls.name, ls.message, fmtDuration(now.Sub(ls.started))))
+			p.plain(now, fmt.Sprintf("%s … %s: %s (%s)", p.host(ev.Host), ls.name, ls.message, report.HumanDuration(now.Sub(ls.started))))
 		}
 	case "step_finished":
 		if ev.Step == nil {
@@ -268,7 +268,7 @@ func (p *progress) result(st *report.Step, now time.Time) (mark, rest string) {
 	if st.Error != "" {
 		what = st.Error
 	}
-	return mark, fmt.Sprintf("%s (%s, %s) %s", st.Name, fmtDuration(dur), status, oneLine(p.opt.redact(what)))
+	return mark, fmt.Sprintf("%s (%s, %s) %s", st.Name, report.HumanDuration(dur), status, oneLine(p.opt.redact(what)))
 }
 
 func (p *progress) find(ev engine.Event) *liveStep {
@@ -352,7 +352,7 @@ func (p *progress) drawLive(b *strings.Builder) {
 		if what == "" {
 			what = ls.title
 		}
-		b.WriteString(p.fit(fmt.Sprintf("%s %s %s (%s, running) %s", frame, p.host(ls.host), ls.name, fmtDuration(now.Sub(ls.started)), what)))
+		b.WriteString(p.fit(fmt.Sprintf("%s %s %s (%s, running) %s", frame, p.host(ls.host), ls.name, report.HumanDuration(now.Sub(ls.started)), what)))
 		b.WriteString("\n")
 		p.drawn++
 	}
@@ -458,20 +458,4 @@ func oneLine(s string) string {
 		return strings.TrimSpace(s[:i]) + " …"
 	}
 	return s
-}
-
-// fmtDuration is 0.4s, 12s, 1m05s or 1h02m.
-func fmtDuration(d time.Duration) string {
-	d = max(d, 0)
-	switch {
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
-	}
-	d = d.Round(time.Minute)
-	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }

@@ -270,14 +270,3 @@ func TestTruncateDisplay(t *testing.T) {
 		}
 	}
 }
-
-func TestFmtDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0.0s", 400 * time.Millisecond: "0.4s", 9400 * time.Millisecond: "9.4s", 12300 * time.Millisecond: "12s",
-		65 * time.Second: "1m05s", 3725 * time.Second: "1h02m", -time.Second: "0.0s",
-	} {
-		if got := fmtDuration(d); got != want {
-			t.Errorf("fmtDuration(%s) = %q, want %q", d, got, want)
-		}
-	}
-}

@@ -149,28 +149,28 @@ func resultStyle(result string) (class, label, icon string) {
 	return "res-running", result, "?"
 }
 
-// humanDuration keeps a duration short: 0.4s, 12s, 3m05s, 1h02m.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+// HumanDuration keeps a duration short: 0.4s, 12s, 3m05s, 1h02m (the
+// HTML report and the live progress lines both show it). It rounds to
+// the unit it shows first, so 9.96s is 10s, not 10.0s, and 59.7s is 1m00s.
+func HumanDuration(d time.Duration) string {
+	d = max(d, 0)
+	if r := d.Round(100 * time.Millisecond); r < 10*time.Second {
+		return fmt.Sprintf("%.1fs", r.Seconds())
+	}
+	if r := d.Round(time.Second); r < time.Minute {
+		return fmt.Sprintf("%ds", int(r/time.Second))
+	} else if r < time.Hour {
+		return fmt.Sprintf("%dm%02ds", int(r/time.Minute), int(r%time.Minute/time.Second))
 	}
 	d = d.Round(time.Minute)
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
 func span(from, to time.Time) string {
 	if from.IsZero() || to.IsZero() || to.Before(from) {
 		return ""
 	}
-	return humanDuration(to.Sub(from))
+	return HumanDuration(to.Sub(from))
 }
 
 func stamp(t time.Time) string {
