@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -492,18 +493,9 @@ func rangePtr(r hcl.Range) *hcl.Range {
 	return &r
 }
 
-func didYouMean(s string, names []string) string {
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(s, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
-}
+// didYouMean is lang's, so the inventory and the runbook suggest names
+// by the same rule.
+func didYouMean(s string, names []string) string { return lang.DidYouMean(s, names) }
 
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/runbook-hpc/runbook/engine/lang"
 )
 
 // Names are used as HCL attribute names (step.<name>), so they follow
@@ -43,16 +43,6 @@ func joinQuoted(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-// suggest returns " Did you mean "x"?" for a near miss, else "".
-func suggest(given string, names []string) string {
-	best, bestDist := "", 4
-	for _, n := range names {
-		if d := levenshtein.Distance(given, n, nil); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
-}
+// suggest returns " Did you mean "x"?" for a near miss, else "": the one
+// implementation in lang, shared with the inventory's messages.
+func suggest(given string, names []string) string { return lang.DidYouMean(given, names) }
