@@ -133,12 +133,10 @@ func (echoTransport) Describe() string { return "echo" }
 func (echoTransport) Close() error     { return nil }
 
 func planOnce(b *testing.B, cfg *config.Config, vars map[string]cty.Value, hosts int) *report.Run {
-	eng, diags := engine.New(cfg, vars)
+	eng, diags := engine.New(cfg, vars, engine.Options{Redactor: evidence.NewRedactor()})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
-	eng.Redactor = evidence.NewRedactor()
-	eng.Forks = hosts
 	targets := make([]engine.Target, hosts)
 	for i := range targets {
 		targets[i] = engine.Target{
@@ -146,9 +144,7 @@ func planOnce(b *testing.B, cfg *config.Config, vars map[string]cty.Value, hosts
 			Connect: func(context.Context) (transport.Transport, error) { return echoTransport{}, nil },
 		}
 	}
-	run := eng.NewRun("plan")
-	eng.Plan(context.Background(), run, targets)
-	return run
+	return eng.Plan(context.Background(), targets, engine.PlanOptions{Forks: hosts})
 }
 
 // BenchmarkPlanOffline1000Steps plans 1,000 steps on one host that answers
@@ -241,18 +237,13 @@ func BenchmarkApplyLoopback(b *testing.B) {
 	events := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		eng, diags := engine.New(cfg, vars)
+		eng, diags := engine.New(cfg, vars, engine.Options{Redactor: evidence.NewRedactor()})
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}
-		eng.Redactor = evidence.NewRedactor()
-		eng.Forks = forks
-		eng.Lock = os.Getenv("RUNBOOK_BENCH_NOLOCK") == ""
-		eng.OnEvent = func(engine.Event) { mu.Lock(); events++; mu.Unlock() }
-		run := eng.NewRun("apply")
+		run := eng.NewRun(engine.ModeApply)
 		rdir := report.RunDir(b.TempDir(), run.Started, run.Runbook)
 		run.ID = filepath.Base(rdir)
-		eng.RunID = run.ID
 		if err := report.Prepare(rdir); err != nil {
 			b.Fatal(err)
 		}
@@ -260,7 +251,12 @@ func BenchmarkApplyLoopback(b *testing.B) {
 		if err := report.WriteRunning(rdir, run); err != nil {
 			b.Fatal(err)
 		}
-		eng.Apply(context.Background(), run, targets)
+		if _, err := eng.Apply(context.Background(), targets, engine.ApplyOptions{
+			Forks: forks, Run: run, Lock: os.Getenv("RUNBOOK_BENCH_NOLOCK") == "",
+			OnEvent: func(engine.Event) { mu.Lock(); events++; mu.Unlock() },
+		}); err != nil {
+			b.Fatal(err)
+		}
 		if err := report.Write(rdir, run); err != nil {
 			b.Fatal(err)
 		}

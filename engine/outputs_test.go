@@ -14,7 +14,7 @@ import (
 // used to turn the whole record into an empty one), and a secret inside a
 // string is still replaced, escaped characters included.
 func TestEncodeOutputsRedactsValuesNotText(t *testing.T) {
-	e := &Engine{Redactor: evidence.NewRedactor(":12", `p<w"d`)}
+	e := &Engine{opts: Options{Redactor: evidence.NewRedactor(":12", `p<w"d`)}}
 	out := e.encodeOutputs(map[string]cty.Value{
 		"stdout":    cty.StringVal("token x:12y and p<w\"d\n"),
 		"exit_code": cty.NumberIntVal(12),

@@ -64,6 +64,11 @@ type Exec interface {
 	// Note records a line of evidence that is not a command (an assertion
 	// that held, a value read back).
 	Note(format string, args ...any)
+	// NoteFor is Note for a kind whose step has several checklist lines:
+	// the note backs line `line` (1-based). Commands are labelled the same
+	// way with transport.Command.Proves; the checklist then shows under
+	// each line only what proves it.
+	NoteFor(line int, format string, args ...any)
 	// Progress tells a watching user what a long wait is waiting for.
 	Progress(format string, args ...any)
 	// DryRun is true during a plan: read-only probes run, nothing changes.
@@ -125,6 +130,31 @@ func (a Action) String() string {
 		return "run"
 	}
 	return fmt.Sprintf("action(%d)", int(a))
+}
+
+// MarshalText writes the action as String does ("create").
+func (a Action) MarshalText() ([]byte, error) {
+	if a < NoOp || a > Run {
+		return nil, fmt.Errorf("unknown action %d", int(a))
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalText reads what MarshalText wrote.
+func (a *Action) UnmarshalText(b []byte) error {
+	for x := NoOp; x <= Run; x++ {
+		if x.String() == string(b) {
+			*a = x
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown action %q", b)
+}
+
+// ParseAction reads an action as recorded in reports and plan files; ok is
+// false for an empty or unknown one (a step that never proposed anything).
+func ParseAction(s string) (a Action, ok bool) {
+	return a, a.UnmarshalText([]byte(s)) == nil
 }
 
 // Symbol is the one-character mark plans use for an action.
@@ -221,9 +251,10 @@ func register(name string, k Kind) {
 // Builtin returns the kinds compiled into runbook.
 func Builtin() Registry { return builtin }
 
-// sleepCtx waits d or until ctx ends; polling kinds use it so an interrupt
-// never waits out a poll interval.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends (then it returns ctx's error): polling
+// kinds and the engine's retry delay use it so an interrupt never waits
+// out an interval.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,11 +17,11 @@ import (
 	"time"
 
 	"github.com/runbook-hpc/runbook/engine"
+	"github.com/runbook-hpc/runbook/engine/config"
 	"github.com/runbook-hpc/runbook/engine/evidence"
 	"github.com/runbook-hpc/runbook/engine/planfile"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/engine/transport"
-	"github.com/runbook-hpc/runbook/steps"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -43,7 +44,9 @@ type runFlags struct {
 	metricsFile   string
 }
 
-func (f *runFlags) register(cmd *cobra.Command) {
+// register adds the flags plan and apply share; apply also gets the ones
+// that only mean something when changes are made.
+func (f *runFlags) register(cmd *cobra.Command, apply bool) {
 	f.vars.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVarP(&f.inventory, "inventory", "i", "", "inventory file (HCL or Ansible INI); default $RUNBOOK_INVENTORY, then inventory.hcl beside the runbook, else the local host")
@@ -56,6 +59,9 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.acceptNewKeys, "accept-new-host-keys", false, "trust a host key seen for the first time and add it to known_hosts (OpenSSH's accept-new); a changed key is still refused")
 	fl.BoolVar(&f.insecureKeys, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify SSH host keys at all")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show full command output on failure")
+	if !apply {
+		return
+	}
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "also write the run's outcome in Prometheus text format to this file, for node_exporter's textfile collector (e.g. /var/lib/node_exporter/textfile/phase2.prom)")
 	fl.StringVar(&f.resume, "resume", "", "continue a failed run (its id or directory): steps it completed that would only run again (a test job) are not repeated; everything with a probe is re-checked")
 	fl.BoolVar(&f.forceUnlock, "force-unlock", false, "remove a stale run lock left on the hosts by a crashed apply, then take it")
@@ -76,17 +82,18 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
   runbook plan runbooks/phase2.hcl --json | jq .summary`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := prepare(cmd, args[0], &f, "plan", nil)
+			s, err := prepare(cmd, args[0], &f, engine.ModePlan, nil)
 			if err != nil {
 				return err
 			}
 			defer s.stopSignals()
 			// Live progress only on a terminal: in logs the plan itself is the record.
+			var onEvent func(engine.Event)
 			done := func() {}
 			if f, ok := cmd.ErrOrStderr().(*os.File); ok && isTerminal(f) {
-				done = s.watch(f, nil)
+				onEvent, done = s.watch(f, nil)
 			}
-			s.eng.Plan(s.ctx, s.run, s.targets)
+			s.run = s.eng.Plan(s.ctx, s.targets, engine.PlanOptions{Forks: f.forks, KeepGoing: f.keepGoing, OnEvent: onEvent, Run: s.run})
 			s.finish()
 			done()
 			pf, err := s.planFile()
@@ -116,10 +123,10 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, false)
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing would change, 2 when changes are pending, 1 on error")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON (format: docs/plan-format.md)")
-	cmd.Flags().StringVar(&out, "out", "", "save the plan to this file for `runbook apply FILE`")
+	cmd.Flags().StringVar(&out, "out", "", "save the plan to this file, to apply exactly it later with 'runbook apply FILE'")
 	return cmd
 }
 
@@ -150,6 +157,11 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 			var saved *planfile.File
 			path := args[0]
 			if planfile.IsPlanFile(path) {
+				// As Terraform: a saved plan applies with the values it was
+				// made with; new values need a new plan.
+				if len(f.vars.sources) > 0 {
+					return exitWith(exitInvalid, "%s is a saved plan: it applies with the variable values it was made with, so --var and --var-file cannot be given; run plan again with them", path)
+				}
 				var err error
 				if saved, err = loadSavedPlan(path, &f); err != nil {
 					return err
@@ -158,37 +170,51 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 			} else if !autoApprove && !isTerminal(os.Stdin) {
 				return exitWith(exitInvalid, "apply needs --auto-approve when not run from a terminal")
 			}
-			s, err := prepare(cmd, path, &f, "apply", saved)
+			s, err := prepare(cmd, path, &f, engine.ModeApply, saved)
 			if err != nil {
 				return err
 			}
 			defer s.stopSignals()
-			switch {
-			case saved != nil:
-				if err := s.checkSavedPlan(human, saved); err != nil {
-					return err
-				}
-			case !autoApprove:
-				s.eng.Plan(s.ctx, s.run, s.targets)
+			if saved == nil && !autoApprove {
+				s.run = s.eng.Plan(s.ctx, s.targets, engine.PlanOptions{Forks: f.forks, KeepGoing: f.keepGoing, Run: s.run})
 				printPlan(human, s.run, f.showCommands)
-				if s.run.Result == "failed" || s.ctx.Err() != nil {
-					s.run.Mode = "plan"
+				if s.run.Result == engine.ResultFailed || s.ctx.Err() != nil {
+					s.run.Mode = string(engine.ModePlan)
 					s.finish()
 					return exitWith(s.exitCode(), "the plan failed; nothing was applied")
 				}
-				if !pendingChanges(s.run) {
+				if !s.run.PlanCounts().Pending() {
 					fmt.Fprintln(human, "Nothing to change; running the read-only steps again to gather evidence.")
 				}
 				if !confirm(human, os.Stdin) {
 					return exitWith(exitFailed, "apply cancelled; nothing was changed")
 				}
-				s.run = s.eng.NewRun("apply")
+				s.run = s.eng.NewRun(engine.ModeApply)
 				s.run.ID = filepath.Base(s.dir)
 			}
-			done := s.watch(cmd.ErrOrStderr(), events)
-			s.eng.Apply(s.ctx, s.run, s.targets)
+			onEvent, done := s.watch(cmd.ErrOrStderr(), events)
+			run, err := s.eng.Apply(s.ctx, s.targets, engine.ApplyOptions{
+				Forks: f.forks, KeepGoing: f.keepGoing, OnEvent: onEvent, Run: s.run,
+				Saved: saved, Resume: s.resume,
+				Lock: true, ForceUnlock: f.forceUnlock,
+			})
+			s.run = run
 			s.finish()
 			done()
+			var stale *engine.StalePlanError
+			switch {
+			case errors.As(err, &stale):
+				fmt.Fprintf(human, "The saved plan is stale: the state it was made from has changed. Nothing was applied.\n\n")
+				for _, d := range stale.Drifts {
+					fmt.Fprintf(human, "  - %s\n", d)
+				}
+				fmt.Fprintln(human, "\nRun `runbook plan` again and review the new plan.")
+				return exitWith(exitFailed, "stale plan refused")
+			case errors.Is(err, engine.ErrInvalidResume):
+				return exitWith(exitInvalid, "--resume %v", err)
+			case err != nil:
+				return exitWith(s.exitCode(), "%v", err)
+			}
 			printSummary(human, s.run, s.dir, f.verbose)
 			if code := s.exitCode(); code != exitOK {
 				return exitWith(code, "")
@@ -196,7 +222,7 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, true)
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without showing the plan and asking")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "write newline-delimited JSON events to stdout (format: docs/events.md); human output goes to stderr")
 	return cmd
@@ -219,40 +245,46 @@ type session struct {
 	eng           *engine.Engine
 	run           *report.Run
 	targets       []engine.Target
-	dir           string
-	signal        os.Signal
-	stopSignals   func()
-	mu            sync.Mutex
+	// resume is the earlier run --resume continues (schema checked).
+	resume      *report.Run
+	dir         string
+	signal      os.Signal
+	stopSignals func()
+	mu          sync.Mutex
 }
 
 // prepare loads everything, creates the run directory (refusing to start
 // when it cannot be written) and installs the signal handler that turns
 // SIGINT/SIGTERM into a cancelled context.
-func prepare(cmd *cobra.Command, path string, f *runFlags, mode string, saved *planfile.File) (*session, error) {
-	l, err := loadRunbook(cmd.ErrOrStderr(), path, &f.vars)
-	if err != nil {
+func prepare(cmd *cobra.Command, path string, f *runFlags, mode engine.Mode, saved *planfile.File) (*session, error) {
+	if err := f.check(); err != nil {
 		return nil, err
 	}
+	var fixed map[string]cty.Value
 	if saved != nil {
-		// A saved plan fixes the variables: its values win, and sensitive
-		// ones (saved only as digests) must be given again, unchanged.
+		// A saved plan fixes the variables: its values are used (a
+		// required variable needs no --var), and sensitive ones, saved
+		// only as digests, must be given again (RUNBOOK_VAR_…), unchanged.
 		vals, err := saved.Values()
 		if err != nil {
 			return nil, exitWith(exitInvalid, "%v", err)
 		}
-		for k, v := range vals {
-			l.vars[k] = v
-		}
+		fixed = vals
+	}
+	vars := f.vars
+	if fixed != nil {
+		vars.sources = append([]config.VarSource{{Values: fixed}}, vars.sources...)
+	}
+	l, err := loadRunbook(cmd.ErrOrStderr(), path, &vars)
+	if err != nil {
+		return nil, err
+	}
+	if saved != nil {
 		if problems := saved.CheckVariables(l.vars); len(problems) > 0 {
 			return nil, exitWith(exitInvalid, "the variables differ from the saved plan's: %s", strings.Join(problems, "; "))
 		}
 	}
 	if diags := engine.Validate(l.cfg, l.vars); diags.HasErrors() {
-		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
-		return nil, exitWith(exitInvalid, "")
-	}
-	eng, diags := engine.New(l.cfg, l.vars)
-	if diags.HasErrors() {
 		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
 		return nil, exitWith(exitInvalid, "")
 	}
@@ -264,6 +296,11 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string, saved *p
 	for _, s := range secrets {
 		redactor.Add(s)
 	}
+	eng, diags := engine.New(l.cfg, l.vars, engine.Options{Redactor: redactor, Lang: f.lang, Hint: transport.Hint})
+	if diags.HasErrors() {
+		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+		return nil, exitWith(exitInvalid, "")
+	}
 	// One host's steps run one after the other, each mostly waiting for a
 	// round trip; with more Ps, Go's scheduler spins the idle ones at every
 	// wake-up. One P cut the CPU of a 1 host × 200 steps apply by ~20 %
@@ -271,27 +308,23 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode string, saved *p
 	if len(targets) == 1 && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	eng.Redactor = redactor
-	eng.Lang = f.lang
-	eng.Forks = f.forks
-	eng.KeepGoing = f.keepGoing
-	eng.Hint = transport.Hint
 
 	s := &session{eng: eng, targets: targets, loaded: l, runbookPath: path, inventoryPath: invPath, metricsFile: f.metricsFile}
 	s.run = eng.NewRun(mode)
 	s.dir = report.RunDir(filepath.Join(f.stateDir, "runs"), s.run.Started, s.run.Runbook)
 	s.run.ID = filepath.Base(s.dir)
-	eng.Lock, eng.ForceUnlock, eng.RunID = mode == "apply", f.forceUnlock, s.run.ID
 	if f.resume != "" {
-		if err := s.loadResume(f.stateDir, f.resume); err != nil {
-			return nil, err
+		prev, err := engine.LoadRun(filepath.Join(f.stateDir, "runs"), f.resume)
+		if err != nil {
+			return nil, exitWith(exitInvalid, "--resume %s: %v", f.resume, err)
 		}
+		s.resume = prev
 	}
 	if err := report.Prepare(s.dir); err != nil {
 		return nil, exitWith(exitFailed, "refusing to start: the run record cannot be written (%v)", err)
 	}
 	// A record exists from the first moment, so even a killed run leaves one.
-	s.run.Result = "running"
+	s.run.Result = engine.ResultRunning
 	if err := report.WriteRunning(s.dir, s.run); err != nil {
 		return nil, exitWith(exitFailed, "refusing to start: the run record cannot be written (%v)", err)
 	}
@@ -324,12 +357,12 @@ func (s *session) finish() {
 		s.run.Ended = time.Now().UTC()
 	}
 	if s.run.Redactor == nil {
-		s.run.Redactor = s.eng.Redactor
+		s.run.Redactor = s.eng.Redactor()
 	}
 	if err := report.Write(s.dir, s.run); err != nil {
 		fmt.Fprintf(os.Stderr, "runbook: could not write the run record: %v\n", err)
 	}
-	if s.metricsFile != "" && s.run.Mode == "apply" {
+	if s.metricsFile != "" && s.run.Mode == string(engine.ModeApply) {
 		if err := report.WriteMetrics(s.metricsFile, s.run); err != nil {
 			fmt.Fprintf(os.Stderr, "runbook: could not write the metrics file: %v\n", err)
 		}
@@ -345,7 +378,7 @@ func (s *session) exitCode() int {
 		return exitSIGTERM
 	case sig != nil:
 		return exitSIGINT
-	case s.run.Result == "failed" || s.run.Result == "interrupted":
+	case s.run.Result == engine.ResultFailed || s.run.Result == engine.ResultInterrupted:
 		return exitFailed
 	}
 	return exitOK
@@ -400,81 +433,6 @@ func loadSavedPlan(path string, f *runFlags) (*planfile.File, error) {
 		}
 	}
 	return saved, nil
-}
-
-// checkSavedPlan re-runs every probe and refuses, naming each change,
-// when the hosts no longer look as they did at plan time. Otherwise apply
-// is held to the saved actions.
-func (s *session) checkSavedPlan(w io.Writer, saved *planfile.File) error {
-	fresh := s.eng.NewRun("plan")
-	s.eng.Plan(s.ctx, fresh, s.targets)
-	s.run.Hosts = fresh.Hosts
-	if s.ctx.Err() != nil {
-		s.run.Mode, s.run.Result = "plan", "interrupted"
-		s.finish()
-		return exitWith(s.exitCode(), "interrupted while checking the saved plan")
-	}
-	freshPlan, err := planfile.Build(fresh, s.runbookPath, s.inventoryPath, s.loaded.vars, nil)
-	if err != nil {
-		return exitWith(exitFailed, "%v", err)
-	}
-	if drifts := planfile.Compare(saved, freshPlan); len(drifts) > 0 {
-		fmt.Fprintf(w, "The saved plan is stale: the state it was made from has changed. Nothing was applied.\n\n")
-		for _, d := range drifts {
-			fmt.Fprintf(w, "  - %s\n", d)
-		}
-		fmt.Fprintln(w, "\nRun `runbook plan` again and review the new plan.")
-		s.run.Mode, s.run.Result = "plan", "failed"
-		s.finish()
-		return exitWith(exitFailed, "stale plan refused")
-	}
-	expected := map[string]planfile.Step{}
-	for _, h := range saved.Hosts {
-		for _, st := range h.Steps {
-			expected[h.Name+"\x00"+st.Name] = st
-		}
-	}
-	s.eng.Expected = func(host, step string) (string, []steps.Change, bool) {
-		st, ok := expected[host+"\x00"+step]
-		if !ok || st.Status != report.StatusPlanned && st.Status != report.StatusUnchanged {
-			return "", nil, false
-		}
-		return st.Action, st.Changes, true
-	}
-	s.run = s.eng.NewRun("apply")
-	s.run.ID = filepath.Base(s.dir)
-	return nil
-}
-
-// loadResume reads the run to continue (an id under state-dir/runs or a
-// directory) and hands its step records to the engine.
-func (s *session) loadResume(stateDir, run string) error {
-	dir := run
-	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
-		dir = filepath.Join(stateDir, "runs", run)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		return exitWith(exitInvalid, "--resume %s: %v", run, err)
-	}
-	var prev report.Run
-	if err := json.Unmarshal(b, &prev); err != nil {
-		return exitWith(exitInvalid, "--resume %s: %v", run, err)
-	}
-	if prev.Runbook != s.run.Runbook {
-		return exitWith(exitInvalid, "--resume %s: that run is of runbook %q, not %q", run, prev.Runbook, s.run.Runbook)
-	}
-	if prev.Mode != "apply" {
-		return exitWith(exitInvalid, "--resume %s: that run is a %s, not an apply", run, prev.Mode)
-	}
-	s.eng.Resume = map[string]*report.Step{}
-	for _, h := range prev.Hosts {
-		for _, st := range h.Steps {
-			s.eng.Resume[h.Name+"\x00"+st.Name] = st
-		}
-	}
-	s.eng.ResumeRun = prev.ID
-	return nil
 }
 
 // secretStrings is every primitive inside a sensitive value as text (a

@@ -7,11 +7,8 @@ import (
 
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/report"
+	"github.com/runbook-hpc/runbook/steps"
 )
-
-var planSymbols = map[string]string{
-	"create": "+", "modify": "~", "run": ">", "no-op": "=", "read": "<",
-}
 
 func stepSymbol(s *report.Step) string {
 	switch s.Status {
@@ -24,15 +21,14 @@ func stepSymbol(s *report.Step) string {
 	case report.StatusNotRun:
 		return " "
 	}
-	if sym, ok := planSymbols[s.Action]; ok {
-		return sym
+	if a, ok := steps.ParseAction(s.Action); ok {
+		return a.Symbol()
 	}
 	return " "
 }
 
 // printPlan prints per host, per step what apply would do.
 func printPlan(w io.Writer, r *report.Run, showCommands bool) {
-	counts := map[string]int{}
 	for _, h := range r.Hosts {
 		fmt.Fprintf(w, "\n%s (%s)\n", h.Name, h.Transport)
 		if h.Error != "" {
@@ -40,7 +36,6 @@ func printPlan(w io.Writer, r *report.Run, showCommands bool) {
 			if h.Hint != "" {
 				fmt.Fprintf(w, "    hint: %s\n", h.Hint)
 			}
-			counts["error"]++
 			continue
 		}
 		width := 0
@@ -51,7 +46,6 @@ func printPlan(w io.Writer, r *report.Run, showCommands bool) {
 			summary := s.Summary
 			if s.Status == report.StatusFailed {
 				summary = "error: " + s.Error
-				counts["error"]++
 			}
 			fmt.Fprintf(w, "  %s %-*s  %s\n", stepSymbol(s), width, s.Name, summary)
 			for _, c := range s.Changes {
@@ -65,33 +59,15 @@ func printPlan(w io.Writer, r *report.Run, showCommands bool) {
 					fmt.Fprintf(w, "  %*s      $ %s\n", width, "", c)
 				}
 			}
-			switch {
-			case s.Status == report.StatusUnknown:
-				counts["unknown"]++
-			case s.Status == report.StatusPlanned:
-				counts[s.Action]++
-			case s.Status == report.StatusUnchanged:
-				counts["unchanged"]++
-			}
 		}
 	}
+	c := r.PlanCounts()
 	fmt.Fprintf(w, "\nPlan: %d to create, %d to modify, %d to run, %d known after apply, %d unchanged",
-		counts["create"], counts["modify"], counts["run"], counts["unknown"], counts["unchanged"])
-	if counts["error"] > 0 {
-		fmt.Fprintf(w, ", %d errors", counts["error"])
+		c.Create, c.Modify, c.Run, c.Unknown, c.Unchanged)
+	if c.Errors > 0 {
+		fmt.Fprintf(w, ", %d errors", c.Errors)
 	}
 	fmt.Fprintln(w, ".")
-}
-
-func pendingChanges(r *report.Run) bool {
-	for _, h := range r.Hosts {
-		for _, s := range h.Steps {
-			if s.Status == report.StatusPlanned || s.Status == report.StatusUnknown {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // watch shows the apply's progress on stderr (a live region on a
@@ -100,8 +76,8 @@ func pendingChanges(r *report.Run) bool {
 // run_started. Call the returned function once the run has ended and its
 // record is written: it clears the live region and ends the stream with
 // the checklist and run_finished.
-func (s *session) watch(stderr, events io.Writer) (done func()) {
-	redact := s.eng.Redactor.Redact
+func (s *session) watch(stderr, events io.Writer) (onEvent func(engine.Event), done func()) {
+	redact := s.eng.Redactor().Redact
 	hosts := make([]string, len(s.targets))
 	evHosts := make([]eventHost, len(s.targets))
 	for i, t := range s.targets {
@@ -124,21 +100,20 @@ func (s *session) watch(stderr, events io.Writer) (done func()) {
 			}
 			return ""
 		}
-		names := make([]string, len(s.eng.Order))
-		for i, st := range s.eng.Order {
+		names := make([]string, len(s.eng.Order()))
+		for i, st := range s.eng.Order() {
 			names[i] = st.Name
 		}
 		stream.runStarted(s.run, s.dir, evHosts, names)
 	}
-	s.eng.OnEvent = func(ev engine.Event) {
+	onEvent = func(ev engine.Event) {
 		if stream != nil {
 			stream.event(ev)
 		}
 		p.event(ev)
 	}
 	p.start()
-	return func() {
-		s.eng.OnEvent = nil
+	return onEvent, func() {
 		p.close()
 		if stream != nil {
 			stream.runFinished(s.run, s.dir, s.exitCode())

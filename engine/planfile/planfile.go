@@ -93,18 +93,8 @@ type Probe struct {
 	Output string `json:"output,omitempty"`
 }
 
-// Summary counts the plan's actions.
-type Summary struct {
-	Create    int `json:"create"`
-	Modify    int `json:"modify"`
-	Run       int `json:"run"`
-	Unknown   int `json:"unknown"`
-	Unchanged int `json:"unchanged"`
-	Errors    int `json:"errors"`
-}
-
-// Pending reports whether apply would change or run anything.
-func (s Summary) Pending() bool { return s.Create+s.Modify+s.Run+s.Unknown > 0 }
+// Summary counts the plan's actions (report.Run.PlanCounts).
+type Summary = report.PlanCounts
 
 // volatile lines change on every call without saying anything about the
 // state (scontrol prints when it read its configuration).
@@ -233,11 +223,17 @@ func Build(run *report.Run, runbookFile, inventoryFile string, vars map[string]c
 		}
 		f.Variables[name] = pv
 	}
+	f.Hosts = HostsOf(run)
+	f.Summary = run.PlanCounts()
+	return f, nil
+}
+
+// HostsOf is the plan of each host of a plan run: its steps' actions,
+// field changes, commands and the probes they relied on.
+func HostsOf(run *report.Run) []Host {
+	var hosts []Host
 	for _, h := range run.Hosts {
 		hp := Host{Name: h.Name, Transport: h.Transport, Error: h.Error}
-		if h.Error != "" {
-			f.Summary.Errors++
-		}
 		for _, s := range h.Steps {
 			sp := Step{Name: s.Name, Kind: s.Kind, Title: s.Title, Status: s.Status, Action: s.Action,
 				Summary: s.Summary, Changes: s.Changes, Commands: s.Planned, Error: s.Error}
@@ -248,25 +244,11 @@ func Build(run *report.Run, runbookFile, inventoryFile string, vars map[string]c
 				}
 				sp.Probes = append(sp.Probes, Probe{Command: c.Command, ExitCode: c.ExitCode, SHA256: ProbeHash(c), Output: out})
 			}
-			switch {
-			case s.Status == report.StatusFailed:
-				f.Summary.Errors++
-			case s.Status == report.StatusUnknown:
-				f.Summary.Unknown++
-			case s.Status == report.StatusUnchanged:
-				f.Summary.Unchanged++
-			case s.Status == report.StatusPlanned && s.Action == "create":
-				f.Summary.Create++
-			case s.Status == report.StatusPlanned && s.Action == "modify":
-				f.Summary.Modify++
-			case s.Status == report.StatusPlanned:
-				f.Summary.Run++
-			}
 			hp.Steps = append(hp.Steps, sp)
 		}
-		f.Hosts = append(f.Hosts, hp)
+		hosts = append(hosts, hp)
 	}
-	return f, nil
+	return hosts
 }
 
 // Write saves the plan (0600: it holds variable values).
