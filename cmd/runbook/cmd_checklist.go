@@ -24,7 +24,7 @@ func newChecklistCmd() *cobra.Command {
 		Short: "Print the blank completion checklist a person would tick by hand",
 		Example: `  runbook checklist runbooks/phase2.hcl
   runbook checklist runbooks/phase2.hcl --lang ko --format json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := loadRunbook(cmd.ErrOrStderr(), args[0], &vf)
 			if err != nil {

@@ -14,7 +14,7 @@ func newGraphCmd() *cobra.Command {
 		Use:     "graph FILE",
 		Short:   "Print the step graph (text, or DOT for Graphviz)",
 		Example: "  runbook graph runbooks/phase2.hcl\n  runbook graph --dot runbooks/phase2.hcl | dot -Tsvg > phase2.svg",
-		Args:    cobra.ExactArgs(1),
+		Args:    oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := loadRunbook(cmd.ErrOrStderr(), args[0], &vf)
 			if err != nil {

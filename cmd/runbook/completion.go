@@ -38,7 +38,7 @@ for the current shell only with source <(runbook completion bash).`,
   runbook completion zsh > "${fpath[1]}/_runbook"                      # zsh (compinit must be on)
   runbook completion fish > ~/.config/fish/completions/runbook.fish    # fish`,
 		ValidArgs:             []string{"bash", "zsh", "fish"},
-		Args:                  cobra.ExactArgs(1),
+		Args:                  oneArg,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, w := cmd.Root(), cmd.OutOrStdout()

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mattn/go-isatty"
@@ -84,11 +89,140 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics) {
 	}
 	files := map[string]*hcl.File{}
 	if cfg != nil && cfg.Parser != nil {
-		files = cfg.Parser.Files()
+		for name, f := range cfg.Parser.Files() {
+			files[name] = f
+		}
 	}
 	addSourcesFromDisk(files, diags)
+	binary := map[string]bool{}
+	for name, f := range files {
+		if f != nil && looksBinary(f.Bytes) {
+			binary[name] = true
+		}
+		files[name] = printable(f)
+	}
 	wr := hcl.NewDiagnosticTextWriter(w, files, uint(width), color)
-	_ = wr.WriteDiagnostics(diags)
+
+	// A binary file makes an error of nearly every byte: print the first
+	// few diagnostics of a binary file, and of each kind (same summary and
+	// detail) elsewhere, and count the rest in one line.
+	type alike struct {
+		severity              hcl.DiagnosticSeverity
+		summary, detail, file string
+	}
+	keyOf := func(d *hcl.Diagnostic) alike {
+		if d.Subject != nil && binary[d.Subject.Filename] {
+			return alike{severity: d.Severity, file: d.Subject.Filename}
+		}
+		return alike{severity: d.Severity, summary: d.Summary, detail: d.Detail}
+	}
+	byKey := map[alike][]*hcl.Diagnostic{}
+	for _, d := range diags {
+		byKey[keyOf(d)] = append(byKey[keyOf(d)], d)
+	}
+	seen := map[alike]int{}
+	for _, d := range diags {
+		k := keyOf(d)
+		if seen[k]++; seen[k] > maxAlike {
+			continue
+		}
+		_ = wr.WriteDiagnostic(d)
+		if seen[k] < maxAlike || len(byKey[k]) <= maxAlike {
+			continue
+		}
+		rest := byKey[k][maxAlike:]
+		kind := "errors"
+		if d.Severity == hcl.DiagWarning {
+			kind = "warnings"
+		}
+		if k.file != "" {
+			fmt.Fprintf(w, "… and %d more %s in %s, which is not a text file (it contains NUL bytes): is it the file you meant?\n\n", len(rest), kind, k.file)
+		} else {
+			fmt.Fprintf(w, "… and %d more %q %s like it%s.\n\n", len(rest), d.Summary, kind, locations(rest))
+		}
+	}
+}
+
+// locations is where diagnostics point, compactly: ", at a.hcl lines 4,
+// 9 and 12; b.hcl line 3" (at most 20 lines, then "…").
+func locations(diags []*hcl.Diagnostic) string {
+	var files []string
+	lines := map[string][]string{}
+	n := 0
+	for _, d := range diags {
+		if d.Subject == nil {
+			continue
+		}
+		if n++; n > 20 {
+			break
+		}
+		f := d.Subject.Filename
+		if _, ok := lines[f]; !ok {
+			files = append(files, f)
+		}
+		lines[f] = append(lines[f], strconv.Itoa(d.Subject.Start.Line))
+	}
+	if len(files) == 0 {
+		return ""
+	}
+	parts := make([]string, len(files))
+	for i, f := range files {
+		ls := lines[f]
+		switch len(ls) {
+		case 1:
+			parts[i] = f + " line " + ls[0]
+		default:
+			parts[i] = f + " lines " + strings.Join(ls[:len(ls)-1], ", ") + " and " + ls[len(ls)-1]
+		}
+	}
+	s := ", at " + strings.Join(parts, "; ")
+	if n > 20 {
+		s += ", …"
+	}
+	return s
+}
+
+// maxAlike is how many diagnostics with the same summary and detail are
+// printed; the others are counted in one line.
+const maxAlike = 3
+
+// looksBinary is git's test: a NUL byte in the first 8000.
+func looksBinary(b []byte) bool {
+	return bytes.IndexByte(b[:min(len(b), 8000)], 0) >= 0
+}
+
+// printable returns f with every control character and invalid UTF-8
+// byte of its source replaced by '?', byte for byte so that diagnostic
+// ranges still point at the same places: a snippet of a binary or
+// hostile file must not drive the terminal. f itself is left alone (it
+// may be the parser's).
+func printable(f *hcl.File) *hcl.File {
+	if f == nil {
+		return nil
+	}
+	var out []byte
+	b := f.Bytes
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		bad := r == utf8.RuneError && size == 1 ||
+			r < 0x20 && r != '\t' && r != '\n' && !(r == '\r' && i+1 < len(b) && b[i+1] == '\n') ||
+			r >= 0x7f && r < 0xa0
+		if bad {
+			if out == nil {
+				out = bytes.Clone(b)
+			}
+			for j := i; j < i+size; j++ {
+				out[j] = '?'
+			}
+		}
+		i += size
+	}
+	if out == nil {
+		return f
+	}
+	c := *f
+	c.Bytes = out
+	return &c
 }
 
 // addSourcesFromDisk reads the files diagnostics point at that no HCL

@@ -119,8 +119,52 @@ only on evidence gathered in that run.`,
 	root.AddCommand(newValidateCmd(), newFmtCmd(), newChecklistCmd(), newPlanCmd(), newApplyCmd(),
 		newInventoryCmd(), newGraphCmd(), newVersionCmd(), newCompletionCmd(), newReportCmd(), newRunsCmd())
 	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "never colour the output (as does setting NO_COLOR)")
+	for _, c := range root.Commands() {
+		// A command whose use line names one required argument ("plan
+		// FILE") takes exactly that one; every other argument check shows
+		// the usage line too, not cobra's "accepts 1 arg(s), received 0".
+		if use := strings.Fields(c.Use); len(use) == 2 && !strings.HasPrefix(use[1], "[") {
+			c.Args = oneArg
+		} else if c.Args != nil {
+			c.Args = withUsage(c.Args)
+		}
+	}
 	registerCompletions(root)
 	return root
+}
+
+// oneArg is the argument check of every command that takes one FILE (or
+// one PLAN, one shell): a missing or extra argument is refused with the
+// command's usage line.
+func oneArg(cmd *cobra.Command, args []string) error {
+	what := "an argument"
+	if use := strings.Fields(cmd.Use); len(use) > 1 {
+		what = use[1]
+	}
+	switch {
+	case len(args) == 0:
+		return usageError(cmd, "%s: missing the %s argument", cmd.Name(), what)
+	case len(args) > 1:
+		return usageError(cmd, "%s takes one %s argument, not %d (%s)", cmd.Name(), what, len(args), strings.Join(args, " "))
+	}
+	return nil
+}
+
+// withUsage adds the usage line to the errors of a cobra argument check.
+func withUsage(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		err := check(cmd, args)
+		var ee *exitError
+		if err == nil || errors.As(err, &ee) {
+			return err
+		}
+		return usageError(cmd, "%s: %v", cmd.Name(), err)
+	}
+}
+
+func usageError(cmd *cobra.Command, format string, args ...any) error {
+	return exitWith(exitInvalid, "%s\nUsage: %s\nRun '%s --help' for the flags and examples.",
+		fmt.Sprintf(format, args...), cmd.UseLine(), cmd.CommandPath())
 }
 
 func newVersionCmd() *cobra.Command {

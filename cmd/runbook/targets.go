@@ -64,25 +64,9 @@ func resolveTargetsInv(cmd *cobra.Command, l *loaded, runbookPath string, f *run
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var hosts []*inventory.Host
-	if inv.Path == "" {
-		hosts = inv.Hosts // no inventory: the runbook runs here, whatever it names
-	} else {
-		patterns := l.cfg.Runbook.Hosts
-		if len(patterns) == 0 {
-			patterns = []string{"all"}
-		}
-		if hosts, err = inv.Select(patterns); err != nil {
-			return nil, nil, nil, exitWith(exitInvalid, "runbook hosts %q: %v", strings.Join(patterns, ", "), err)
-		}
-	}
-	if len(f.limit) > 0 {
-		if hosts, err = inv.Limit(hosts, f.limit); err != nil {
-			return nil, nil, nil, exitWith(exitInvalid, "--limit: %v", err)
-		}
-	}
-	if len(hosts) == 0 {
-		return nil, nil, nil, exitWith(exitInvalid, "no hosts to run on")
+	hosts, err := selectHosts(inv, l, f.limit)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if f.insecureKeys {
 		fmt.Fprintln(stderr, "runbook: WARNING: --insecure-ignore-host-keys: SSH host keys are NOT verified; anyone on the path can impersonate these hosts.")
@@ -101,6 +85,38 @@ func resolveTargetsInv(cmd *cobra.Command, l *loaded, runbookPath string, f *run
 		})
 	}
 	return targets, secrets, inv, nil
+}
+
+// selectHosts is the hosts a run works on: the runbook's hosts in the
+// inventory (with none, the local host), narrowed by --limit.
+func selectHosts(inv *inventory.Inventory, l *loaded, limit []string) ([]*inventory.Host, error) {
+	var hosts []*inventory.Host
+	var err error
+	if inv.Path == "" {
+		hosts = inv.Hosts // no inventory: the runbook runs here, whatever it names
+	} else {
+		patterns := l.cfg.Runbook.Hosts
+		if len(patterns) == 0 {
+			patterns = []string{"all"}
+		}
+		if hosts, err = inv.Select(patterns); err != nil {
+			return nil, exitWith(exitInvalid, "runbook hosts %q: %v", strings.Join(patterns, ", "), err)
+		}
+	}
+	if len(limit) > 0 {
+		if hosts, err = inv.Limit(hosts, limit); err != nil {
+			// inventory.Limit already names the flag; say it once.
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "--limit") {
+				msg = "--limit: " + msg
+			}
+			return nil, exitWith(exitInvalid, "%s", msg)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil, exitWith(exitInvalid, "no hosts to run on")
+	}
+	return hosts, nil
 }
 
 func newInventoryCmd() *cobra.Command {
