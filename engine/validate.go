@@ -33,15 +33,26 @@ func Validate(cfg *config.Config, vars map[string]cty.Value) hcl.Diagnostics {
 		if d.HasErrors() {
 			continue
 		}
-		if v, ok := st.KindImpl.(steps.Validator); ok {
-			if err := v.Validate(val); err != nil {
-				diags = append(diags, eval.KindError(st, err))
-			}
-		} else if val.IsWhollyKnown() {
-			if _, err := st.KindImpl.Decode(val); err != nil {
-				diags = append(diags, eval.KindError(st, err))
-			}
+		if err := validateKind(st, val); err != nil {
+			diags = append(diags, eval.KindError(st, err))
 		}
 	}
 	return diags
+}
+
+// validateKind runs the kind's own checks; a kind that panics is an
+// internal error on its step, not a crash of validate.
+func validateKind(st *config.Step, val cty.Value) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = internalError(st.Kind, p)
+		}
+	}()
+	if v, ok := st.KindImpl.(steps.Validator); ok {
+		return v.Validate(val)
+	}
+	if val.IsWhollyKnown() {
+		_, err = st.KindImpl.Decode(val)
+	}
+	return err
 }
