@@ -164,7 +164,7 @@ func TestRunFlagsCheck(t *testing.T) {
 	} {
 		var f runFlags
 		cmd := &cobra.Command{Use: "x"}
-		f.register(cmd)
+		f.register(cmd, true)
 		if err := cmd.ParseFlags(tc.args); err != nil {
 			t.Fatalf("%q: %v", tc.args, err)
 		}
