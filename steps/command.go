@@ -67,11 +67,7 @@ func (s *commandStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 			return s.satisfied(fmt.Sprintf("already satisfied (unless: `%s` succeeded)", s.unless)), nil
 		}
 	}
-	cmd := s.sc.display()
-	if ex.Become() {
-		cmd = "sudo " + cmd
-	}
-	return Proposal{Action: Run, Summary: "will run: " + s.sc.display(), Commands: []string{cmd}}, nil
+	return Proposal{Action: Run, Summary: "will run: " + s.sc.display(), Commands: []string{transport.Display(s.sc.command(ex.Become()))}}, nil
 }
 
 func (s *commandStep) satisfied(why string) Proposal {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps/slurm"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -73,6 +74,22 @@ func (s *createStep) what() string {
 		return fmt.Sprintf("user %s in account %s", s.name, s.account)
 	}
 	return s.entity + " " + s.name
+}
+
+// Resources: what create makes, as the steps that read it name it. A new
+// account brings its own association, a new user one in its account. It
+// declares no reads: its probe only decides whether to add, and a plan
+// that creates an account and then a user in it must show both creates,
+// not the second as known after apply.
+func (s *createStep) Resources() (reads, writes []string) {
+	switch s.entity {
+	case "qos":
+		return nil, []string{"qos/" + s.name}
+	case "account":
+		return nil, []string{"account/" + s.name, "assoc/" + s.name}
+	default:
+		return nil, []string{"user/" + s.name, "assoc/" + s.account}
+	}
 }
 
 func (s *createStep) outputs(existed bool) map[string]cty.Value {
@@ -153,7 +170,7 @@ func (s *createStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	if err != nil {
 		return Proposal{}, err
 	}
-	return Proposal{Action: Create, Summary: "create " + s.what(), Commands: []string{sudoDisplay(argv, ex.Become())}, Outputs: s.outputs(false)}, nil
+	return Proposal{Action: Create, Summary: "create " + s.what(), Commands: []string{transport.Display(privileged(ex, argv))}, Outputs: s.outputs(false)}, nil
 }
 
 func (s *createStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error) {
@@ -173,6 +190,6 @@ func (s *createStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, e
 	if !found {
 		return Outcome{}, &Failure{Msg: fmt.Sprintf("sacctmgr reported %s but %s is still absent", r.Outcome, s.what())}
 	}
-	ex.Note("%s exists after `%s` (%s)", s.what(), sudoDisplay(argv, ex.Become()), r.Outcome)
+	ex.Note("%s exists after `%s` (%s)", s.what(), transport.Display(privileged(ex, argv)), r.Outcome)
 	return Outcome{Changed: r.Changed, Summary: "created " + s.what(), Outputs: s.outputs(!r.Changed)}, nil
 }

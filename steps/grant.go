@@ -2,10 +2,12 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps/slurm"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -28,8 +30,9 @@ func (grantKind) Spec() hcldec.ObjectSpec {
 
 func (grantKind) ReadOnly() bool { return false }
 
-// PlansAhead: granting reads associations, which earlier steps of a QoS
-// bring-up do not change, so the plan is exact.
+// PlansAhead: a grant's plan stays meaningful when an earlier step creates
+// the QoS (it lists the users that lack it) or adds users to the account
+// (it says it grants to them once added).
 func (grantKind) PlansAhead() bool { return true }
 
 func (grantKind) Decode(cfg cty.Value) (Step, error) {
@@ -45,6 +48,12 @@ func (grantKind) Decode(cfg cty.Value) (Step, error) {
 }
 
 type grantStep struct{ account, qos string }
+
+// Resources: a grant needs the QoS and changes the account's user
+// associations (the ones verify's association form reads).
+func (s *grantStep) Resources() (reads, writes []string) {
+	return []string{"qos/" + s.qos, "assoc/" + s.account}, []string{"assoc/" + s.account}
+}
 
 // lacking returns the users of the account whose association lacks the QoS.
 func (s *grantStep) lacking(ctx context.Context, ex Exec) (lack []slurm.Assoc, users int, err error) {
@@ -70,30 +79,54 @@ func (s *grantStep) lacking(ctx context.Context, ex Exec) (lack []slurm.Assoc, u
 		}
 	}
 	if users == 0 {
-		return nil, 0, &Failure{Msg: fmt.Sprintf("account %s has no users to grant %s to", s.account, s.qos),
-			Hint: "check the account name (sacctmgr show assoc where account=" + s.account + ") or add users first"}
+		return nil, 0, errNoUsers
 	}
 	return lack, users, nil
 }
 
+// errNoUsers: the account has no user associations (yet).
+var errNoUsers = errors.New("no users")
+
+func (s *grantStep) noUsers() error {
+	return &Failure{Msg: fmt.Sprintf("account %s has no users to grant %s to", s.account, s.qos), Err: errNoUsers,
+		Hint: "check the account name (sacctmgr show assoc where account=" + s.account + ") or add users first"}
+}
+
 func (s *grantStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
+	argv, err := slurm.GrantQoSArgv(s.account, s.qos)
+	if err != nil {
+		return Proposal{}, err
+	}
+	grant := Proposal{Action: Modify, Commands: []string{transport.Display(privileged(ex, argv))}}
 	lack, users, err := s.lacking(ctx, ex)
+	if errors.Is(err, errNoUsers) {
+		if !ex.Ahead("assoc/" + s.account) {
+			return Proposal{}, s.noUsers()
+		}
+		// An earlier step of this plan adds users to the account.
+		grant.Summary = fmt.Sprintf("grant %s to the users of %s (once added)", s.qos, s.account)
+		return grant, nil
+	}
 	if err != nil {
 		return Proposal{}, err
 	}
 	if len(lack) == 0 {
 		return Proposal{Action: NoOp, Summary: fmt.Sprintf("unchanged: all %d user(s) of %s may use %s", users, s.account, s.qos)}, nil
 	}
-	argv, err := slurm.GrantQoSArgv(s.account, s.qos)
-	if err != nil {
-		return Proposal{}, err
+	// In a plan, a grant of a QoS that does not exist would only fail in
+	// apply (sacctmgr: "You gave a bad qos"); say so now, unless an
+	// earlier step of this plan creates it. Apply needs no extra probe:
+	// the earlier steps have run, and sacctmgr refuses a missing QoS.
+	if ex.DryRun() && !ex.Ahead("qos/"+s.qos) {
+		if _, err := readQoS(ctx, ex, s.qos, nil); err != nil {
+			return Proposal{}, err
+		}
 	}
-	var changes []Change
 	for _, a := range lack {
-		changes = append(changes, Change{Field: "QOS of " + a.User, Current: strings.Join(a.QOS, ","), Desired: "+" + s.qos})
+		grant.Changes = append(grant.Changes, Change{Field: "QOS of " + a.User, Current: strings.Join(a.QOS, ","), Desired: "+" + s.qos})
 	}
-	return Proposal{Action: Modify, Summary: fmt.Sprintf("grant %s to %d user(s) of %s", s.qos, len(lack), s.account),
-		Changes: changes, Commands: []string{sudoDisplay(argv, ex.Become())}}, nil
+	grant.Summary = fmt.Sprintf("grant %s to %d user(s) of %s", s.qos, len(lack), s.account)
+	return grant, nil
 }
 
 func (s *grantStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error) {
@@ -105,6 +138,9 @@ func (s *grantStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, er
 		return Outcome{}, err
 	}
 	lack, users, err := s.lacking(ctx, ex)
+	if errors.Is(err, errNoUsers) {
+		return Outcome{}, s.noUsers()
+	}
 	if err != nil {
 		return Outcome{}, err
 	}

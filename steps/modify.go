@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps/slurm"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -136,6 +137,12 @@ func readQoS(ctx context.Context, ex Exec, name string, fields []string) (map[st
 	return live, nil
 }
 
+// isQoSAbsent: err is readQoS's "qos does not exist".
+func isQoSAbsent(err error) bool {
+	var f *Failure
+	return err != nil && asFailure(err, &f) && f.Err == errQoSAbsent
+}
+
 func toChanges(fc []slurm.FieldChange) []Change {
 	out := make([]Change, len(fc))
 	for i, c := range fc {
@@ -144,13 +151,18 @@ func toChanges(fc []slurm.FieldChange) []Change {
 	return out
 }
 
+// Resources: modify reads the QoS and changes it.
+func (s *modifyStep) Resources() (reads, writes []string) {
+	return []string{"qos/" + s.name}, []string{"qos/" + s.name}
+}
+
 func (s *modifyStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	live, err := s.live(ctx, ex)
-	var absent *Failure
 	ahead := ""
-	if err != nil && ex.DryRun() && asFailure(err, &absent) && absent.Err == errQoSAbsent {
-		// In a plan the QoS may be created by an earlier step: diff
-		// against the fields a new QoS has.
+	if isQoSAbsent(err) && ex.Ahead("qos/"+s.name) {
+		// An earlier step of this plan creates the QoS: diff against the
+		// fields a new QoS has. Only then: without such a step the QoS is
+		// simply missing, and apply would fail here.
 		live, err, ahead = slurm.UnsetLive(s.name), nil, " (once created)"
 	}
 	if err != nil {
@@ -172,7 +184,7 @@ func (s *modifyStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		Action:   Modify,
 		Summary:  fmt.Sprintf("modify qos %s%s (%d of %d fields differ)", s.name, ahead, len(diff), len(s.desired)),
 		Changes:  toChanges(diff),
-		Commands: []string{sudoDisplay(argv, ex.Become())},
+		Commands: []string{transport.Display(privileged(ex, argv))},
 		Private:  diff,
 	}, nil
 }

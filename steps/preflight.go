@@ -15,9 +15,19 @@ import (
 // preflight reads the controller's configuration and the partition and
 // fails, with a hint, when the QoS the runbook sets up would not work:
 // limits not enforced, gres/gpu not an accounting TRES, partition missing
-// or not allowing the QoS, QoS priority without weight. Read-only.
+// or not allowing the QoS, QoS priority without weight, or (with job_user)
+// a test job that Slurm would refuse the QoS because it enforces qos and
+// nothing grants it. Read-only, so it runs in a plan too: the run fails
+// before anything changes.
 //
-//	step "preflight" "cluster" { partition = "viz" qos = "moonlight" limits = local.qos_limits }
+//	step "preflight" "cluster" {
+//	  partition     = "viz"
+//	  qos           = "moonlight"
+//	  limits        = local.qos_limits
+//	  job_user      = var.job_user  # "" = the login user
+//	  grant_account = var.account   # "" = no grant step runs
+//	  grant_hint    = "run with --var account=NAME"
+//	}
 type preflightKind struct{}
 
 func init() { register("preflight", preflightKind{}) }
@@ -27,6 +37,14 @@ func (preflightKind) Spec() hcldec.ObjectSpec {
 		"partition": &hcldec.AttrSpec{Name: "partition", Type: cty.String},
 		"qos":       &hcldec.AttrSpec{Name: "qos", Type: cty.String},
 		"limits":    &hcldec.AttrSpec{Name: "limits", Type: cty.DynamicPseudoType},
+		// The access check: who submits jobs under the QoS in this run
+		// ("" = the login user; unset: no check), the account a grant
+		// step gives the QoS to ("" = none runs), and what the runbook's
+		// admin should do when neither gives it (the runbook knows its
+		// own variables; the kind does not).
+		"job_user":      &hcldec.AttrSpec{Name: "job_user", Type: cty.String},
+		"grant_account": &hcldec.AttrSpec{Name: "grant_account", Type: cty.String},
+		"grant_hint":    &hcldec.AttrSpec{Name: "grant_hint", Type: cty.String},
 	}
 }
 
@@ -43,6 +61,25 @@ func (preflightKind) Decode(cfg cty.Value) (Step, error) {
 	}
 	if s.limits, err = attrSettings(cfg, "limits"); err != nil {
 		return nil, err
+	}
+	s.checkJob = !cfg.GetAttr("job_user").IsNull()
+	for attr, dst := range map[string]*string{"job_user": &s.jobUser, "grant_account": &s.grantAccount, "grant_hint": &s.grantHint} {
+		if *dst, err = attrString(cfg, attr); err != nil {
+			return nil, err
+		}
+	}
+	if s.checkJob && s.qos == "" {
+		return nil, &AttrError{Attr: "job_user", Err: fmt.Errorf("the access check needs the QoS: set qos")}
+	}
+	if s.jobUser != "" {
+		if err := requireName(slurm.KindUser, "job_user", s.jobUser); err != nil {
+			return nil, err
+		}
+	}
+	if s.grantAccount != "" {
+		if err := requireName(slurm.KindAccount, "grant_account", s.grantAccount); err != nil {
+			return nil, err
+		}
 	}
 	if s.partition != "" {
 		if err := requireName(slurm.KindPartition, "partition", s.partition); err != nil {
@@ -67,6 +104,9 @@ func (preflightKind) Decode(cfg cty.Value) (Step, error) {
 type preflightStep struct {
 	partition, qos string
 	limits         map[string]string
+	// checkJob: job_user is set, so the QoS access of the job is checked.
+	checkJob                         bool
+	jobUser, grantAccount, grantHint string
 }
 
 func (s *preflightStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
@@ -83,6 +123,16 @@ func (s *preflightStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		return Proposal{}, err
 	}
 	in := slurm.PreflightInput{Config: conf, QoS: s.qos, Desired: s.limits, PartitionName: s.partition}
+	if s.checkJob {
+		in.Job = &slurm.JobAccess{User: s.jobUser, GrantAccount: s.grantAccount}
+		// The associations are read only when they decide: Slurm enforces
+		// qos and no grant runs (never on the usual, granted path).
+		if in.NeedsAssocs() {
+			if in.Job.Assocs, in.Job.User, err = s.jobAssocs(ctx, ex); err != nil {
+				return Proposal{}, err
+			}
+		}
+	}
 	if s.partition != "" {
 		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "show", "partition", s.partition}})
 		if err != nil {
@@ -102,8 +152,12 @@ func (s *preflightStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		ex.Note("%s: %s", f.Severity, f.Message)
 		if f.Severity == slurm.SeverityError {
 			errs = append(errs, f.Message)
-			if f.Hint != "" {
-				hints = append(hints, f.Hint)
+			hint := f.Hint
+			if f.Check == "qos-access" && s.grantHint != "" {
+				hint = s.grantHint + "; or " + hint
+			}
+			if hint != "" {
+				hints = append(hints, hint)
 			}
 		}
 	}
@@ -112,8 +166,35 @@ func (s *preflightStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	if len(errs) > 0 {
 		return Proposal{}, &Failure{Msg: "preflight: " + strings.Join(errs, "; "), Hint: strings.Join(hints, "; ")}
 	}
-	return Proposal{Action: Read, Summary: fmt.Sprintf("cluster %s enforces QoS limits; partition %s is up", conf.Str("ClusterName"), s.partition),
+	summary := fmt.Sprintf("cluster %s enforces QoS limits", conf.Str("ClusterName"))
+	if s.partition != "" {
+		summary += fmt.Sprintf("; partition %s is up", s.partition)
+	}
+	return Proposal{Action: Read, Summary: summary,
 		Outputs: map[string]cty.Value{"cluster": cty.StringVal(conf.Str("ClusterName"))}}, nil
+}
+
+// jobAssocs reads the job user's associations (the login user's when
+// job_user is "").
+func (s *preflightStep) jobAssocs(ctx context.Context, ex Exec) ([]slurm.UserAssoc, string, error) {
+	user := s.jobUser
+	if user == "" {
+		login, err := loginUser(ctx, ex)
+		if err != nil {
+			return nil, "", err
+		}
+		user = login
+	}
+	argv, err := slurm.ShowUserWithAssocArgv(user)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := readSlurm(ctx, ex, argv)
+	if err != nil {
+		return nil, "", err
+	}
+	assocs, err := slurm.ParseUserWithAssoc(out)
+	return assocs, user, err
 }
 
 func (s *preflightStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error) {

@@ -36,6 +36,9 @@ func (proveLimitKind) Spec() hcldec.ObjectSpec {
 
 func (proveLimitKind) ReadOnly() bool { return false }
 
+// PlansAhead: as test_job's, a proof's plan probes nothing; it always runs.
+func (proveLimitKind) PlansAhead() bool { return true }
+
 func (proveLimitKind) Decode(cfg cty.Value) (Step, error) {
 	s := &proveLimitStep{}
 	var err error
@@ -93,6 +96,12 @@ type proveLimitStep struct {
 func (s *proveLimitStep) sbatch() []string {
 	return []string{"sbatch", "--parsable", "--job-name=runbook-prove-limit", "--partition=" + s.partition,
 		"--qos=" + s.qos, "--gres=" + s.gres, "--time=" + s.time, "--output=/dev/null", "--wrap=exec sleep 600"}
+}
+
+// Resources: the proof needs the QoS's limits, and its jobs end up in the
+// QoS's accounting.
+func (s *proveLimitStep) Resources() (reads, writes []string) {
+	return []string{"qos/" + s.qos}, []string{"jobs/" + s.qos}
 }
 
 func (s *proveLimitStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {

@@ -163,6 +163,15 @@ func (s *sacctStep) find(recs []slurm.SacctRecord) *slurm.SacctRecord {
 	return nil
 }
 
+// Resources: the jobs run under the QoS, as their accounting records. Not
+// the QoS itself: changing its limits changes no record.
+func (s *sacctStep) Resources() (reads, writes []string) {
+	if s.qos == "" {
+		return nil, nil
+	}
+	return []string{"jobs/" + s.qos}, nil
+}
+
 func (s *sacctStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	deadline := time.Now().Add(s.wait)
 	p := newPoller()

@@ -20,13 +20,10 @@ import (
 // argvDisplay renders argv as an admin would type it.
 func argvDisplay(argv []string) string { return transport.JoinArgv(argv) }
 
-// sudoDisplay prefixes "sudo " when the command will run privileged, so a
-// plan shows exactly what apply runs.
-func sudoDisplay(argv []string, become bool) string {
-	if become {
-		return "sudo " + argvDisplay(argv)
-	}
-	return argvDisplay(argv)
+// privileged is a sacctmgr change: through sudo when the step asked for it.
+// Plans show it with transport.Display, so they read as apply's evidence.
+func privileged(ex Exec, argv []string) transport.Command {
+	return transport.Command{Argv: argv, Become: ex.Become()}
 }
 
 // readSlurm runs a read-only Slurm command (never through sudo: reading
@@ -51,13 +48,14 @@ func readSlurm(ctx context.Context, ex Exec, argv []string) ([]byte, error) {
 // sudo when the step asked for it, and fails unless sacctmgr says the
 // change holds: rc 0 alone proves nothing (" Changes Discarded" exits 0).
 func changeSacctmgr(ctx context.Context, ex Exec, argv []string) (slurm.Result, error) {
-	res, err := ex.Run(ctx, transport.Command{Argv: argv, Become: ex.Become()})
+	cmd := privileged(ex, argv)
+	res, err := ex.Run(ctx, cmd)
 	if err != nil {
 		return slurm.Result{}, err
 	}
 	r := slurm.ClassifySacctmgr(res.Stdout, res.Stderr, res.ExitCode)
 	if !r.Success {
-		msg := fmt.Sprintf("`%s` failed (%s)", sudoDisplay(argv, ex.Become()), r.Outcome)
+		msg := fmt.Sprintf("`%s` failed (%s)", transport.Display(cmd), r.Outcome)
 		if r.Detail != "" {
 			msg += ": " + r.Detail
 		}
@@ -105,7 +103,7 @@ type poller struct {
 func newPoller() *poller { return &poller{next: 50 * time.Millisecond, max: 200 * time.Millisecond} }
 
 func (p *poller) wait(ctx context.Context) error {
-	if err := sleepCtx(ctx, p.next); err != nil {
+	if err := Sleep(ctx, p.next); err != nil {
 		return err
 	}
 	p.next = min(p.next*3/2, p.max)

@@ -148,6 +148,16 @@ func orDefault(s, d string) string {
 	return s
 }
 
+// The guide's test has three checklist lines (submit the job, confirm its
+// QoS, check its log); each command and note is labelled with the one it
+// proves, so the checklist shows the sbatch under the first, scontrol's
+// QOS= under the second and the log under the third, not all under each.
+const (
+	lineSubmit = 1
+	lineQoS    = 2
+	lineLog    = 3
+)
+
 type testJobStep struct {
 	script, scriptPath, user   string
 	qos, partition, gres, time string
@@ -161,6 +171,15 @@ type testJobStep struct {
 	jobID    string
 	login    string
 	finished bool
+}
+
+// Resources: a test job needs its QoS, and adds a job (and its
+// accounting record) under it, which sacct_check reads.
+func (s *testJobStep) Resources() (reads, writes []string) {
+	if s.qos == "" {
+		return nil, nil
+	}
+	return []string{"qos/" + s.qos}, []string{"jobs/" + s.qos}
 }
 
 func (s *testJobStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
@@ -196,7 +215,9 @@ func (s *testJobStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, 
 		return Outcome{}, err
 	}
 
-	res, err := ex.Run(ctx, asUser([]string{"sbatch", "--parsable", s.scriptPath}, user, login))
+	submit := asUser([]string{"sbatch", "--parsable", s.scriptPath}, user, login)
+	submit.Proves = lineSubmit
+	res, err := ex.Run(ctx, submit)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -210,7 +231,7 @@ func (s *testJobStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, 
 	s.mu.Lock()
 	s.jobID = jobID
 	s.mu.Unlock()
-	ex.Note("submitted job %s as %s", jobID, user)
+	ex.NoteFor(lineSubmit, "submitted job %s as %s", jobID, user)
 
 	job, err := s.wait(ctx, ex, jobID)
 	if err != nil {
@@ -239,7 +260,7 @@ func (s *testJobStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, 
 	if job.ExitCode != s.expectExit {
 		problems = append(problems, fmt.Sprintf("ExitCode=%d:%d, want %d", job.ExitCode, job.Signal, s.expectExit))
 	}
-	ex.Note("job %s: QOS=%s Partition=%s JobState=%s ExitCode=%d:%d NodeList=%s", jobID, job.QOS, job.Partition, job.JobState, job.ExitCode, job.Signal, job.NodeList)
+	ex.NoteFor(lineQoS, "job %s: QOS=%s Partition=%s JobState=%s ExitCode=%d:%d NodeList=%s", jobID, job.QOS, job.Partition, job.JobState, job.ExitCode, job.Signal, job.NodeList)
 
 	out, outErr := s.readOutput(ctx, ex, job, user, login)
 	if outErr != nil {
@@ -278,7 +299,7 @@ func (s *testJobStep) upload(ctx context.Context, ex Exec, user, login string) e
 		return &Failure{Msg: fmt.Sprintf("uploading %s: %v", s.scriptPath, err), Err: err,
 			Hint: "a file already at that path and owned by another user cannot be replaced in a sticky directory like /tmp: remove it, or set script_path"}
 	}
-	ex.Note("uploaded %s (%d bytes, 0755)", s.scriptPath, len(s.script))
+	ex.NoteFor(lineSubmit, "uploaded %s (%d bytes, 0755)", s.scriptPath, len(s.script))
 	return nil
 }
 
@@ -291,7 +312,7 @@ func (s *testJobStep) wait(ctx context.Context, ex Exec, jobID string) (*slurm.J
 	lastReason := ""
 	start := time.Now()
 	for {
-		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "show", "job", jobID}})
+		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "show", "job", jobID}, Proves: lineQoS})
 		if err != nil {
 			return nil, err
 		}
@@ -331,7 +352,9 @@ func (s *testJobStep) readOutput(ctx context.Context, ex Exec, job *slurm.Job, u
 	if job.StdOut == "" {
 		return "", errors.New("scontrol shows no StdOut file for the job")
 	}
-	res, err := ex.Run(ctx, asUser([]string{"cat", job.StdOut}, user, login))
+	cat := asUser([]string{"cat", job.StdOut}, user, login)
+	cat.Proves = lineLog
+	res, err := ex.Run(ctx, cat)
 	if err != nil {
 		return "", err
 	}
@@ -354,7 +377,7 @@ func (s *testJobStep) checkOutput(ex Exec, jobID, out string) []string {
 			}
 		}
 		if found {
-			ex.Note("job %s output has %q", jobID, want)
+			ex.NoteFor(lineLog, "job %s output has %q", jobID, want)
 		} else {
 			problems = append(problems, fmt.Sprintf("output lacks %q", want))
 		}
@@ -417,7 +440,7 @@ func jobGone(stderr []byte) bool {
 // when ctx ends first or the host cannot be reached.
 func waitController(ctx context.Context, ex Exec) bool {
 	for {
-		if err := sleepCtx(ctx, time.Second); err != nil {
+		if err := Sleep(ctx, time.Second); err != nil {
 			return false
 		}
 		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "ping"}, NoStdin: true})

@@ -48,11 +48,14 @@ func (verifyKind) Decode(cfg cty.Value) (Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(expect) == 0 {
-			return nil, &AttrError{Attr: "expect", Err: fmt.Errorf("expect names no field to verify")}
+		if expect == nil {
+			return nil, &AttrError{Attr: "expect", Err: fmt.Errorf("set the fields the QoS must have, or expect = {} to check only that it exists")}
 		}
-		if err := checkQoSSettings(expect); err != nil {
-			return nil, &AttrError{Attr: "expect", Err: err}
+		// expect = {} is "the QoS exists": nothing more to check.
+		if len(expect) > 0 {
+			if err := checkQoSSettings(expect); err != nil {
+				return nil, &AttrError{Attr: "expect", Err: err}
+			}
 		}
 		return &verifyQoS{name: name, expect: expect}, nil
 	case "association":
@@ -86,6 +89,9 @@ type verifyQoS struct {
 	expect map[string]string
 }
 
+// Resources: the QoS it reads back.
+func (s *verifyQoS) Resources() (reads, writes []string) { return []string{"qos/" + s.name}, nil }
+
 func (s *verifyQoS) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	fields := append([]string(nil), evidenceFields...)
 	for f := range s.expect {
@@ -114,7 +120,12 @@ func (s *verifyQoS) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		return Proposal{}, &Failure{Msg: fmt.Sprintf("qos %s: %s", s.name, strings.Join(parts, "; ")),
 			Hint: "a modify step sets these; was it skipped, or did someone change the QoS by hand?"}
 	}
-	return Proposal{Action: Read, Summary: fmt.Sprintf("qos %s has all %d expected values", s.name, len(s.expect)),
+	summary := fmt.Sprintf("qos %s has all %d expected values", s.name, len(s.expect))
+	if len(s.expect) == 0 {
+		summary = fmt.Sprintf("qos %s exists", s.name)
+		ex.Note("qos %s exists", s.name)
+	}
+	return Proposal{Action: Read, Summary: summary,
 		Outputs: map[string]cty.Value{"name": cty.StringVal(s.name), "live": stringMap(live), "table": cty.StringVal(strings.Join(row, "|"))}}, nil
 }
 
@@ -133,6 +144,11 @@ type verifyAssoc struct {
 	account string
 	users   []string
 	qos     []string
+}
+
+// Resources: the account's user associations (a grant changes them).
+func (s *verifyAssoc) Resources() (reads, writes []string) {
+	return []string{"assoc/" + s.account}, nil
 }
 
 func (s *verifyAssoc) Plan(ctx context.Context, ex Exec) (Proposal, error) {

@@ -51,6 +51,11 @@ type Variable struct {
 	Sensitive   bool
 	Validations []*Validation
 	DeclRange   hcl.Range
+	// cliExpr is true when a --var or RUNBOOK_VAR_ value is read as an HCL
+	// expression rather than taken as text: as in Terraform, for a type
+	// that is neither a string, a number nor a bool (so `any` too), while
+	// a variable with no type takes its value as text.
+	cliExpr bool
 }
 
 // Validation is a condition on a variable's value, evaluated with only
@@ -350,6 +355,7 @@ func decodeVariable(block *hcl.Block) (*Variable, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			v.Type = ty
+			v.cliExpr = !ty.IsPrimitiveType()
 		}
 	}
 	if attr, ok := content.Attributes["description"]; ok {

@@ -498,9 +498,9 @@ func TestResolveVariablesErrors(t *testing.T) {
 		detail  string
 		line    int // 0: no subject check
 	}{
-		{name: "number from bad text", src: varsRunbook, sources: []config.VarSource{{Assign: "n=abc"}}, summary: "Variables not allowed"},
-		{name: "list from a number", src: varsRunbook, sources: []config.VarSource{{Assign: "ids=5"}}, summary: "Invalid value for variable", detail: "var.ids must be list of number"},
-		{name: "bad environment value", src: varsRunbook, env: []string{"RUNBOOK_VAR_ids=[1,"}, summary: "Missing expression"},
+		{name: "number from bad text", src: varsRunbook, sources: []config.VarSource{{Assign: "n=abc"}}, summary: "Invalid value for variable", detail: `var.n is a number, and "abc" is not one`, line: 1},
+		{name: "list from a number", src: varsRunbook, sources: []config.VarSource{{Assign: "ids=5"}}, summary: "Invalid value for variable", detail: "var.ids is list(number)", line: 1},
+		{name: "bad environment value", src: varsRunbook, env: []string{"RUNBOOK_VAR_ids=[1,"}, summary: "Invalid value for variable", detail: "RUNBOOK_VAR_ids=[1,: var.ids is list(number)", line: 1},
 		{name: "undeclared --var", src: varsRunbook, sources: []config.VarSource{{Assign: "nmae=x"}}, summary: "Value for undeclared variable", detail: `Did you mean "name"?`},
 		{name: "not name=value", src: varsRunbook, sources: []config.VarSource{{Assign: "name"}}, summary: "Invalid --var"},
 		{name: "no name", src: varsRunbook, sources: []config.VarSource{{Assign: "=x"}}, summary: "Invalid --var"},

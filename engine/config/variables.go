@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/zclconf/go-cty/cty"
@@ -33,6 +32,17 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 	// where[name] is the var-file line a value came from, so a bad value
 	// is reported where it was written, not at the variable block.
 	where := map[string]*hcl.Range{}
+	// cli[name] is the text a value was given as on the command line or in
+	// the environment, for a message that says what was typed and how to
+	// write it instead.
+	cli := map[string]*cliValue{}
+	setCLI := func(vr *Variable, cv *cliValue) {
+		val, d := c.parseCLIValue(vr, cv)
+		diags = append(diags, d...)
+		raw[vr.Name] = val
+		cli[vr.Name] = cv
+		delete(where, vr.Name)
+	}
 	setRaw := func(name string, v cty.Value, rng *hcl.Range) {
 		if c.Variable(name) == nil {
 			diags = append(diags, &hcl.Diagnostic{
@@ -45,6 +55,7 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 		}
 		raw[name] = v
 		where[name] = rng
+		delete(cli, name)
 	}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -53,9 +64,7 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 		}
 		name := strings.TrimPrefix(k, EnvPrefix)
 		if vr := c.Variable(name); vr != nil {
-			val, d := parseCLIValue(vr, v, "environment variable "+k)
-			diags = append(diags, d...)
-			raw[name] = val
+			setCLI(vr, &cliValue{env: true, name: name, text: v})
 		}
 	}
 	for _, src := range sources {
@@ -81,10 +90,7 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 				setRaw(name, cty.NilVal, nil)
 				continue
 			}
-			val, d := parseCLIValue(vr, value, "--var "+name)
-			diags = append(diags, d...)
-			raw[name] = val
-			delete(where, name)
+			setCLI(vr, &cliValue{name: name, text: value})
 		}
 	}
 
@@ -105,7 +111,10 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 			val = v.Default
 		}
 		conv, err := convert.Convert(val, v.Type)
-		if err != nil {
+		if err != nil && cli[v.Name] != nil {
+			diags = append(diags, c.cliTypeDiag(v, cli[v.Name], err))
+			conv = cty.UnknownVal(v.Type)
+		} else if err != nil {
 			subject := v.DeclRange.Ptr()
 			if r := where[v.Name]; r != nil && given {
 				subject = r
@@ -178,21 +187,6 @@ func evalValidation(v *Variable, rule *Validation, ctx *hcl.EvalContext) hcl.Dia
 		Detail:   text + fmt.Sprintf("\n\nThis was checked by the validation rule at %s.", rule.DeclRange),
 		Subject:  v.DeclRange.Ptr(),
 	}}
-}
-
-// parseCLIValue takes a string-typed variable's text as is, and parses
-// anything else as an HCL expression ("[1,2]", "{a=1}", "true"), as
-// Terraform does.
-func parseCLIValue(v *Variable, text, where string) (cty.Value, hcl.Diagnostics) {
-	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
-		return cty.StringVal(text), nil
-	}
-	expr, diags := hclsyntax.ParseExpression([]byte(text), where, hcl.InitialPos)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
-	}
-	val, diags := expr.Value(nil)
-	return val, diags
 }
 
 type fileVal struct {

@@ -69,6 +69,9 @@ type Recorder struct {
 	mu       sync.Mutex
 	commands []report.CommandRecord
 	notes    []string
+	// noteProves[i] is the checklist line notes[i] backs (0: none); nil
+	// while no note is labelled, so an unlabelled step records nothing new.
+	noteProves []int
 }
 
 // Run runs a command and records it.
@@ -98,6 +101,7 @@ func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Re
 		Stderr:   r.Redactor.Redact(excerpt(res.Stderr)),
 		Started:  res.Started,
 		Ended:    res.Ended,
+		Proves:   max(cmd.Proves, 0),
 	}
 	if err != nil {
 		rec.Error = r.Redactor.Redact(err.Error())
@@ -116,18 +120,7 @@ func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Re
 
 // display is the command as an admin would type it, secrets redacted.
 func (r *Recorder) display(cmd transport.Command) string {
-	line := cmd.Line
-	if len(cmd.Argv) > 0 {
-		line = transport.JoinArgv(cmd.Argv)
-	}
-	if cmd.Become {
-		user := ""
-		if cmd.BecomeUser != "" {
-			user = "-u " + cmd.BecomeUser + " "
-		}
-		line = "sudo " + user + line
-	}
-	return r.Redactor.Redact(line)
+	return r.Redactor.Redact(transport.Display(cmd))
 }
 
 // Files returns the transport's file side, if it has one.
@@ -150,10 +143,21 @@ func (r *Recorder) Ahead(resource string) bool {
 func (r *Recorder) Become() bool { return r.BecomeOn }
 
 // Note records evidence that is not a command.
-func (r *Recorder) Note(format string, args ...any) {
+func (r *Recorder) Note(format string, args ...any) { r.NoteFor(0, format, args...) }
+
+// NoteFor records a note that backs checklist line `line` (1-based; 0 or
+// less: no line in particular).
+func (r *Recorder) NoteFor(line int, format string, args ...any) {
+	note := r.Redactor.Redact(fmt.Sprintf(format, args...))
 	r.mu.Lock()
-	r.notes = append(r.notes, r.Redactor.Redact(fmt.Sprintf(format, args...)))
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if line > 0 && r.noteProves == nil {
+		r.noteProves = make([]int, len(r.notes), len(r.notes)+1)
+	}
+	r.notes = append(r.notes, note)
+	if r.noteProves != nil {
+		r.noteProves = append(r.noteProves, max(line, 0))
+	}
 }
 
 // Progress passes a waiting message to whoever watches the run.
@@ -175,6 +179,15 @@ func (r *Recorder) Notes() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.notes...)
+}
+
+// NoteProves returns, for each note of Notes, the checklist line it backs
+// (0: none); nil when no note was labelled. It goes to report.Step's
+// NoteProves, beside Notes.
+func (r *Recorder) NoteProves() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int(nil), r.noteProves...)
 }
 
 func excerpt(b []byte) string {

@@ -82,6 +82,9 @@ type Step struct {
 	Commands  []CommandRecord `json:"commands,omitempty"`
 	Notes     []string        `json:"notes,omitempty"`
 	Checklist []string        `json:"checklist,omitempty"`
+	// NoteProves[i] is the checklist line (1-based) Notes[i] backs, 0 for
+	// none; absent when the kind labels no note (see CommandRecord.Proves).
+	NoteProves []int `json:"note_proves,omitempty"`
 	// Outputs are the step's results (step.<name>.*) as cty JSON with
 	// their type, so --resume can hand them to later steps.
 	Outputs *Outputs `json:"outputs,omitempty"`
@@ -105,6 +108,9 @@ type CommandRecord struct {
 	Started  time.Time `json:"started"`
 	Ended    time.Time `json:"ended"`
 	Error    string    `json:"error,omitempty"`
+	// Proves is the checklist line of the step (1-based) this command
+	// backs, as its kind labelled it; 0 when unlabelled.
+	Proves int `json:"proves,omitempty"`
 }
 
 // ChecklistItem is one line of the completion checklist.
@@ -134,7 +140,7 @@ func (r *Run) BuildChecklist() {
 	r.Checklist = nil
 	for _, h := range r.Hosts {
 		for _, s := range h.Steps {
-			for _, line := range s.Checklist {
+			for i, line := range s.Checklist {
 				item := ChecklistItem{Text: line, Host: h.Name, Step: s.Name}
 				switch {
 				case r.Mode != "apply":
@@ -145,26 +151,82 @@ func (r *Run) BuildChecklist() {
 					item.Reason = "no evidence was gathered"
 				default:
 					item.Ticked = true
-					// A polled command (scontrol show job, sacct) is one
-					// line of evidence: its last result and how often it ran.
-					for i := 0; i < len(s.Commands); {
-						j := i
-						for j+1 < len(s.Commands) && s.Commands[j+1].Command == s.Commands[i].Command {
-							j++
-						}
-						line := evidenceLine(s.Commands[j])
-						if n := j - i + 1; n > 1 {
-							line += fmt.Sprintf(" (polled %d×, last result shown)", n)
-						}
-						item.Evidence = append(item.Evidence, line)
-						i = j + 1
-					}
-					item.Evidence = append(item.Evidence, s.Notes...)
+					item.Evidence = s.evidenceFor(i+1, len(s.Checklist))
 				}
 				r.Checklist = append(r.Checklist, item)
 			}
 		}
 	}
+}
+
+// evidenceFor is what backs checklist line n of lines: when the step's
+// kind labelled its evidence (CommandRecord.Proves, NoteProves), only what
+// it labelled n, the last line also taking labels past the author's lines
+// (a test_job given one line instead of three); unlabelled evidence (a
+// whoami) then backs no line in particular. A step whose kind labels
+// nothing, a step with one line, or a line left with nothing of its own
+// gets all the step's evidence: a ticked line always shows some.
+func (s *Step) evidenceFor(n, lines int) []string {
+	if lines > 1 && s.labelled() {
+		mine := func(p int) bool { return p == n || (n == lines && p > lines) }
+		var cmds []CommandRecord
+		for _, c := range s.Commands {
+			if mine(c.Proves) {
+				cmds = append(cmds, c)
+			}
+		}
+		var notes []string
+		for i, note := range s.Notes {
+			if i < len(s.NoteProves) && mine(s.NoteProves[i]) {
+				notes = append(notes, note)
+			}
+		}
+		if len(cmds)+len(notes) > 0 {
+			return append(commandEvidence(cmds), notes...)
+		}
+	}
+	return append(commandEvidence(s.Commands), s.Notes...)
+}
+
+// labelled: the kind labelled some evidence. Note labels that no longer
+// line up with the notes (notes added or dropped without theirs) are not
+// trusted, and then no label is: all evidence under every line is the
+// safe way to be wrong.
+func (s *Step) labelled() bool {
+	if len(s.NoteProves) != 0 && len(s.NoteProves) != len(s.Notes) {
+		return false
+	}
+	for _, c := range s.Commands {
+		if c.Proves > 0 {
+			return true
+		}
+	}
+	for _, p := range s.NoteProves {
+		if p > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// commandEvidence is one line per command; a polled command (scontrol
+// show job, sacct) is one line of evidence: its last result and how often
+// it ran.
+func commandEvidence(cmds []CommandRecord) []string {
+	var out []string
+	for i := 0; i < len(cmds); {
+		j := i
+		for j+1 < len(cmds) && cmds[j+1].Command == cmds[i].Command {
+			j++
+		}
+		line := evidenceLine(cmds[j])
+		if n := j - i + 1; n > 1 {
+			line += fmt.Sprintf(" (polled %d×, last result shown)", n)
+		}
+		out = append(out, line)
+		i = j + 1
+	}
+	return out
 }
 
 func reasonFor(s *Step) string {

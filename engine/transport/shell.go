@@ -62,6 +62,26 @@ func JoinArgv(argv []string) string {
 	return b.String()
 }
 
+// Display is cmd as an admin would type it: its line, or its argv joined
+// as JoinArgv does, after "sudo " (or "sudo -u USER ") when it runs
+// through sudo. Plans, evidence and error messages all show commands
+// through it, so a plan's command reads exactly as apply's record of it
+// (the transport's real invocation, `sudo -n -- …`, is an implementation
+// detail no admin types).
+func Display(cmd Command) string {
+	line := cmd.Line
+	if len(cmd.Argv) > 0 {
+		line = JoinArgv(cmd.Argv)
+	}
+	if !cmd.Become {
+		return line
+	}
+	if cmd.BecomeUser != "" {
+		return "sudo -u " + cmd.BecomeUser + " " + line
+	}
+	return "sudo " + line
+}
+
 // envPlan is how cmd.Env reaches the command. The values travel on the
 // command's stdin, never on its command line: a command line is readable
 // by every user of the host (ps, /proc/PID/cmdline), lands in sshd's debug

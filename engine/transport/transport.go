@@ -61,6 +61,11 @@ type Command struct {
 	// OutputCap bounds each of stdout and stderr; past it the command is
 	// ended and ErrOutputCap returned. Zero means DefaultOutputCap.
 	OutputCap int64
+	// Proves, when > 0, is the checklist line of the step (1-based, in the
+	// order the runbook lists them) that this command's evidence backs, so
+	// a step with several lines shows under each only what proves it.
+	// Transports ignore it; the evidence recorder keeps it.
+	Proves int
 }
 
 // Result is what a finished command produced.

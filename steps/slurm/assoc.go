@@ -28,9 +28,12 @@ type Assoc struct {
 }
 
 // HasQoS reports whether the association may use qos.
-func (a Assoc) HasQoS(qos string) bool {
+func (a Assoc) HasQoS(qos string) bool { return hasQoS(a.QOS, qos) }
+
+// hasQoS: list (lower case, as splitList leaves it) holds qos.
+func hasQoS(list []string, qos string) bool {
 	q := strings.ToLower(qos)
-	for _, x := range a.QOS {
+	for _, x := range list {
 		if x == q {
 			return true
 		}
@@ -195,6 +198,9 @@ type UserAssoc struct {
 	QOS                           []string
 	AdminLevel                    string
 }
+
+// HasQoS reports whether the association may use qos.
+func (u UserAssoc) HasQoS(qos string) bool { return hasQoS(u.QOS, qos) }
 
 // ParseUserWithAssoc parses the output of ShowUserWithAssocArgv; no rows
 // means the user does not exist in Slurm accounting.

@@ -51,6 +51,41 @@ type PreflightInput struct {
 	QoS string
 	// Desired are the desired QoS field values (as given to Diff).
 	Desired map[string]string
+	// Job, when set, checks that the run's jobs may use the QoS.
+	Job *JobAccess
+}
+
+// JobAccess is what Preflight needs to tell whether a job submitted in
+// this run may use the QoS: with AccountingStorageEnforce=qos, sbatch
+// refuses ("Invalid qos specification") a QoS that the association the
+// job runs under does not list, so a runbook that creates a QoS and then
+// tests it needs the QoS granted first.
+type JobAccess struct {
+	// User submits the job.
+	User string
+	// GrantAccount is the account whose users a grant step of this run
+	// gives the QoS to; "" when none runs.
+	GrantAccount string
+	// Assocs is ParseUserWithAssoc of ShowUserWithAssocArgv(User). It is
+	// needed (NeedsAssocs) only when Slurm enforces qos and no grant runs.
+	Assocs []UserAssoc
+}
+
+// Enforces reports whether AccountingStorageEnforce includes flag
+// ("limits", "qos", ...).
+func Enforces(cfg Record, flag string) bool {
+	for _, e := range strings.Split(strings.ToLower(cfg.Str("AccountingStorageEnforce")), ",") {
+		if strings.TrimSpace(e) == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsAssocs reports whether Preflight will look at the job user's
+// associations, so a caller reads them only then (one sacctmgr call).
+func (in PreflightInput) NeedsAssocs() bool {
+	return in.Job != nil && in.QoS != "" && in.Job.GrantAccount == "" && Enforces(in.Config, "qos")
 }
 
 // Preflight checks that the cluster configuration lets the desired QoS
@@ -71,8 +106,8 @@ func Preflight(in PreflightInput) []Finding {
 	}
 
 	enforce := map[string]bool{}
-	for _, e := range strings.Split(strings.ToLower(cfg.Str("AccountingStorageEnforce")), ",") {
-		enforce[strings.TrimSpace(e)] = true
+	for _, flag := range []string{"limits", "safe", "qos"} {
+		enforce[flag] = Enforces(cfg, flag)
 	}
 	const enforceHint = "set AccountingStorageEnforce=associations,limits,qos in slurm.conf and restart slurmctld"
 	if !enforce["limits"] && !enforce["safe"] { // safe implies limits
@@ -146,6 +181,10 @@ func Preflight(in PreflightInput) []Finding {
 		}
 	}
 
+	if in.Job != nil && in.QoS != "" && enforce["qos"] {
+		jobAccess(in, add)
+	}
+
 	if in.PartitionName != "" {
 		p := in.Partition
 		switch {
@@ -179,4 +218,47 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// jobAccess adds the "qos-access" finding: whether the job user's jobs may
+// use the QoS, Slurm enforcing qos. A job without --account runs under
+// its user's default account, so that association is the one that counts.
+func jobAccess(in PreflightInput, add func(Severity, string, string, string)) {
+	j := in.Job
+	if j.GrantAccount != "" {
+		add(SeverityInfo, "qos-access", fmt.Sprintf("AccountingStorageEnforce includes qos: a grant step gives %s to the users of account %s", in.QoS, j.GrantAccount), "")
+		return
+	}
+	var def string
+	var defQoS []string
+	var elsewhere []string
+	for _, a := range j.Assocs {
+		def = a.DefaultAccount
+		if a.Account == a.DefaultAccount {
+			defQoS = a.QOS
+		} else if a.HasQoS(in.QoS) {
+			elsewhere = append(elsewhere, a.Account)
+		}
+	}
+	if len(j.Assocs) == 0 {
+		add(SeverityError, "qos-access",
+			fmt.Sprintf("job user %s has no Slurm association: sbatch refuses their jobs (\"Invalid account or account/partition combination specified\")", j.User),
+			fmt.Sprintf("add the user to an account: sudo sacctmgr -i add user %s account=ACCOUNT", j.User))
+		return
+	}
+	if hasQoS(defQoS, in.QoS) {
+		add(SeverityInfo, "qos-access", fmt.Sprintf("job user %s may use %s (the association of their default account %s lists it)", j.User, in.QoS, def), "")
+		return
+	}
+	has := strings.Join(defQoS, ",")
+	if has == "" {
+		has = "no QoS"
+	}
+	msg := fmt.Sprintf("AccountingStorageEnforce includes qos and no grant step runs, but the association of job user %s (default account %s) lists %s, not %s: "+
+		"their job under %s would be refused (\"Invalid qos specification\")", j.User, def, has, in.QoS, in.QoS)
+	if len(elsewhere) > 0 {
+		msg += fmt.Sprintf("; their association in %s lists it, but a job runs under the default account unless it asks for --account", strings.Join(elsewhere, ", "))
+	}
+	add(SeverityError, "qos-access", msg,
+		fmt.Sprintf("grant it to the users of %s with a grant step before the job, or by hand once the QoS exists: sudo sacctmgr -i modify user where account=%s set qos+=%s", def, def, in.QoS))
 }
