@@ -71,13 +71,13 @@ func (w *walk) run(ctx context.Context, run *report.Run, targets []Target) {
 	run.Result = resultOf(ctx, w.mode, run)
 }
 
-// Run results (report.Run.Result).
+// Run results, as the engine's API names them.
 const (
-	ResultRunning     = "running"
-	ResultSuccess     = "success"
-	ResultPlanned     = "planned"
-	ResultFailed      = "failed"
-	ResultInterrupted = "interrupted"
+	ResultRunning     = report.ResultRunning
+	ResultSuccess     = report.ResultSuccess
+	ResultPlanned     = report.ResultPlanned
+	ResultFailed      = report.ResultFailed
+	ResultInterrupted = report.ResultInterrupted
 )
 
 func resultOf(ctx context.Context, m Mode, run *report.Run) string {

@@ -80,7 +80,7 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 		Example: `  runbook plan runbooks/phase2.hcl -i inventory.hcl --show-commands
   runbook plan runbooks/phase2.hcl -i inventory.hcl --out phase2.plan   # then: runbook apply phase2.plan
   runbook plan runbooks/phase2.hcl --json | jq .summary`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := prepare(cmd, args[0], &f, engine.ModePlan, nil)
 			if err != nil {
@@ -147,7 +147,7 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 		Example: `  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve
   runbook apply phase2.plan
   runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve --json | jq -c 'select(.type == "step_finished")'`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// --json: stdout carries only the events; human text goes to stderr.
 			human, events := cmd.OutOrStdout(), io.Writer(nil)

@@ -46,3 +46,12 @@ func (c *PlanCounts) add(s *Step) {
 		c.Run++
 	}
 }
+
+// Run results (Run.Result).
+const (
+	ResultRunning     = "running"     // written at the start; a record left so was killed
+	ResultSuccess     = "success"     // apply: every step reached its goal
+	ResultPlanned     = "planned"     // plan: every probe ran
+	ResultFailed      = "failed"      // a step failed or a host could not be reached
+	ResultInterrupted = "interrupted" // SIGINT/SIGTERM
+)
