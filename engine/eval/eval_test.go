@@ -161,31 +161,34 @@ func TestEvalCommonDurations(t *testing.T) {
 		expr string
 		want time.Duration
 		err  bool
+		only string // "": both timeout and delay; else the one within its bounds
 	}{
-		{`"30s"`, 30 * time.Second, false},
-		{`"5m"`, 5 * time.Minute, false},
-		{`"1h30m"`, 90 * time.Minute, false},
-		{`"90"`, 90 * time.Second, false},
-		{`90`, 90 * time.Second, false},
-		{`"1.5"`, 1500 * time.Millisecond, false},
-		{`" 30s "`, 30 * time.Second, false},
-		{`"0"`, 0, false},
-		{`"86400"`, 24 * time.Hour, false},
-		{`"1000000"`, 1000000 * time.Second, false},
-		{`"forever"`, 0, true},
-		{`"5 minutes"`, 0, true},
-		{`"-5s"`, 0, true},
-		{`"-3"`, 0, true},
-		{`""`, 0, true},
-		{`"30x"`, 0, true},
-		{`"+Inf"`, 0, true},
-		{`"NaN"`, 0, true},
-		{`"1e+300"`, 0, true},
-		{`"10000000000"`, 0, true}, // 317 years overflows a Duration
-		{`["30s"]`, 0, true},
+		{`"30s"`, 30 * time.Second, false, ""},
+		{`"5m"`, 5 * time.Minute, false, ""},
+		{`"1h30m"`, 90 * time.Minute, false, "timeout"},
+		{`"90"`, 90 * time.Second, false, ""},
+		{`90`, 90 * time.Second, false, ""},
+		{`"1.5"`, 1500 * time.Millisecond, false, ""},
+		{`" 30s "`, 30 * time.Second, false, ""},
+		{`"0"`, 0, false, "delay"},
+		{`"86400"`, 24 * time.Hour, false, "timeout"},
+		{`"forever"`, 0, true, ""},
+		{`"5 minutes"`, 0, true, ""},
+		{`"-5s"`, 0, true, ""},
+		{`"-3"`, 0, true, ""},
+		{`""`, 0, true, ""},
+		{`"30x"`, 0, true, ""},
+		{`"+Inf"`, 0, true, ""},
+		{`"NaN"`, 0, true, ""},
+		{`"1e+300"`, 0, true, ""},
+		{`"10000000000"`, 0, true, ""}, // 317 years overflows a Duration
+		{`["30s"]`, 0, true, ""},
 	}
 	for _, tt := range tests {
 		for _, attr := range []string{"timeout", "delay"} {
+			if tt.only != "" && attr != tt.only {
+				continue
+			}
 			t.Run(attr+"="+tt.expr, func(t *testing.T) {
 				c, _, diags := common(t, attr+" = "+tt.expr)
 				got := c.Timeout
@@ -213,6 +216,74 @@ func TestEvalCommonDurations(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestParseDuration checks the duration forms on their own, past the
+// bounds EvalCommon puts on timeout and delay.
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"0": 0, "1000000": 1000000 * time.Second, "2562047h": 2562047 * time.Hour, "0.001": time.Millisecond,
+	} {
+		if got, err := eval.ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"9999999999", "2562048h", "-1", "1e3"} {
+		if got, err := eval.ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+// TestEvalCommonBounds checks that absurd retries, timeout and delay are
+// refused on the attribute, with the bound in the message, and that the
+// bounds themselves are accepted.
+func TestEvalCommonBounds(t *testing.T) {
+	tests := []struct {
+		attrs string
+		err   string // "" when accepted
+	}{
+		{`retries = 1e12`, "retries must be a whole number from 0 to 1000, not 1e+12."},
+		{`retries = 1001`, "from 0 to 1000, not 1001."},
+		{`retries = 1000`, ""},
+		{`retries = 0`, ""},
+		{`retries = -1`, "from 0 to 1000, not -1."},
+		{`retries = 2.5`, "from 0 to 1000, not 2.5."},
+		{`retries = 1e400`, "from 0 to 1000, not 1e+400."},
+		{`timeout = "0s"`, "timeout must be more than 0s and at most 168h0m0s"},
+		{`timeout = 0`, "timeout must be more than 0s"},
+		{`timeout = "168h"`, ""},
+		{`timeout = "168h0m1s"`, "not 168h0m1s."},
+		{`timeout = 1e9`, "at most 168h0m0s"},
+		{`delay = "0s"`, ""},
+		{`delay = "1h"`, ""},
+		{`delay = "61m"`, "delay must be at most 1h0m0s, not 1h1m0s."},
+		{`delay = 86400`, "delay must be at most 1h0m0s, not 24h0m0s."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.attrs, func(t *testing.T) {
+			_, _, diags := common(t, tt.attrs)
+			if tt.err == "" {
+				if diags.HasErrors() {
+					t.Fatalf("refused: %s", diags.Error())
+				}
+				return
+			}
+			if len(diags) != 1 {
+				t.Fatalf("want one diagnostic, got %v", diags)
+			}
+			attr, _, _ := strings.Cut(tt.attrs, " ")
+			if want := `Invalid ` + attr + ` in step "s"`; diags[0].Summary != want {
+				t.Errorf("summary %q, want %q", diags[0].Summary, want)
+			}
+			if !strings.Contains(diags[0].Detail, tt.err) {
+				t.Errorf("detail %q lacks %q", diags[0].Detail, tt.err)
+			}
+			if diags[0].Subject == nil || diags[0].Subject.Start.Line != 11 {
+				t.Errorf("subject %v, want line 11", diags[0].Subject)
+			}
+		})
 	}
 }
 

@@ -285,19 +285,34 @@ func (s *Scope) EvalCommon(st *config.Step) (c Common, known bool, diags hcl.Dia
 		c.Become = v.True()
 	}
 	if v, ok := get(st.Retries, cty.Number, "retries"); ok {
-		if err := gocty.FromCtyValue(v, &c.Retries); err != nil || c.Retries < 0 {
-			diags = append(diags, attrDiag(st, "retries", "retries must be a whole number, 0 or more."))
+		if err := gocty.FromCtyValue(v, &c.Retries); err != nil || c.Retries < 0 || c.Retries > MaxRetries {
+			diags = append(diags, attrDiag(st, "retries", fmt.Sprintf("retries must be a whole number from 0 to %d, not %s.", MaxRetries, v.AsBigFloat().Text('g', -1))))
+			c.Retries = 0
 		}
 	}
 	for _, d := range []struct {
 		name string
 		expr hcl.Expression
 		dst  *time.Duration
-	}{{"timeout", st.Timeout, &c.Timeout}, {"delay", st.Delay, &c.Delay}} {
+		min  time.Duration
+		max  time.Duration
+	}{
+		// A zero timeout would silently mean none: leaving it out says so.
+		{"timeout", st.Timeout, &c.Timeout, 1, MaxTimeout},
+		{"delay", st.Delay, &c.Delay, 0, MaxDelay},
+	} {
 		if v, ok := get(d.expr, cty.String, d.name); ok {
 			dur, err := ParseDuration(v.AsString())
 			if err != nil {
 				diags = append(diags, attrDiag(st, d.name, fmt.Sprintf("%s: %s", d.name, err)))
+				continue
+			}
+			if dur < d.min || dur > d.max {
+				limit := fmt.Sprintf("at most %s", d.max)
+				if d.min > 0 {
+					limit = "more than 0s and " + limit + " (leave it out for no bound on the step)"
+				}
+				diags = append(diags, attrDiag(st, d.name, fmt.Sprintf("%s must be %s, not %s.", d.name, limit, dur)))
 				continue
 			}
 			*d.dst = dur
@@ -305,6 +320,25 @@ func (s *Scope) EvalCommon(st *config.Step) (c Common, known bool, diags hcl.Dia
 	}
 	return c, known, diags
 }
+
+// Bounds on the common attributes. A value past them is a typo or a
+// misunderstanding (retries = 1e12 would retry for ever, timeout = 1e9 is
+// 31 years), so it is refused when the runbook is validated or planned
+// rather than discovered during an apply.
+const (
+	// MaxRetries: every try runs the step's commands again and keeps their
+	// evidence in the run record; 1000 tries at the default 1s delay is
+	// about 17 minutes of polling, at delay = "1m" about 17 hours. A longer
+	// wait is a longer delay, not more tries.
+	MaxRetries = 1000
+	// MaxTimeout: the longest step worth bounding is a test job or burn-in
+	// of a few days; a week leaves room for that while still catching a
+	// number of seconds mistaken for something else.
+	MaxTimeout = 7 * 24 * time.Hour
+	// MaxDelay: a pause of more than an hour between tries is a schedule,
+	// not a retry, and with MaxRetries it already spans 41 days.
+	MaxDelay = time.Hour
+)
 
 // ParseDuration reads "30s", "5m", "1h30m" or a bare number of seconds.
 func ParseDuration(s string) (time.Duration, error) {
