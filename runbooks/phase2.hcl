@@ -19,7 +19,8 @@
 #   - "By default every user may use it" (step 5) holds only without
 #     AccountingStorageEnforce=qos; with it (the guide's limits need it) the
 #     test job is refused ("Invalid qos specification") until the QoS is
-#     granted: set account = "hpc-users".
+#     granted: set account = "hpc-users". The preflight checks this first,
+#     so a run without it fails before changing anything.
 #   - Every sacctmgr change runs with -i: without it, and with nobody to
 #     answer "(N/y)", sacctmgr discards the change or loops forever.
 
@@ -161,6 +162,12 @@ step "preflight" "cluster" {
   partition = var.partition
   qos       = var.qos_name
   limits    = local.qos_limits
+  # With AccountingStorageEnforce=qos, sbatch refuses the test job unless
+  # its user's association lists the QoS. The preflight fails, before
+  # anything changes, when the user lacks it and no grant step will run.
+  job_user      = var.job_user # "" = the user runbook logs in as
+  grant_account = var.account  # "" = the grant step does not run
+  grant_hint    = "run with --var account=NAME (an account of the job user): step grant_qos then gives ${var.qos_name} to its users"
 }
 
 # Guide step 1.

@@ -332,9 +332,12 @@ func TestPhase2Sabotage(t *testing.T) {
 		},
 		{
 			// The guide says "by default every user may use it": not with
-			// AccountingStorageEnforce=...,qos. Without the grant the job is refused.
-			name: "qos not granted", step: "gpu_test", errWant: "Invalid qos", hintWant: "qos+=",
-			args: []string{"--var", "account="}, maxTicked: 4,
+			// AccountingStorageEnforce=...,qos. Without the grant the job
+			// would be refused; the preflight says so before any change
+			// (it was the test job's sbatch, after the QoS was made:
+			// issue 14, bug 5; TestPhase2WithoutGrantFailsFirst).
+			name: "qos not granted", step: "cluster", errWant: "Invalid qos", hintWant: "--var account=NAME",
+			args: []string{"--var", "account="}, maxTicked: 0,
 		},
 		{
 			name: "test job fails", step: "gpu_test", errWant: "nvidia-smi", hintWant: "nvidia-smi",
@@ -385,6 +388,52 @@ func TestPhase2Sabotage(t *testing.T) {
 				t.Errorf("jobs left in the queue:\n%s", q)
 			}
 		})
+	}
+}
+
+// Issue 14, bug 5: without --var account on a cluster enforcing qos, the
+// QoS was created and changed, and then the test job was refused. Plan and
+// apply now both fail in the preflight, naming --var account=NAME, and
+// nothing is created.
+func TestPhase2WithoutGrantFailsFirst(t *testing.T) {
+	testbed(t, "up")
+	testbed(t, "reset")
+	before := clusterState(t)
+
+	out, code := plan(t)
+	if code != 1 {
+		t.Fatalf("plan without account exited %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{"cluster", "Invalid qos specification", "--var account=NAME", "qos+=moonlight"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "(once created)") {
+		t.Errorf("plan went on planning past the preflight:\n%s", out)
+	}
+
+	r := apply(t, inventory)
+	if r.code != 1 {
+		t.Fatalf("apply without account exited %d, want 1", r.code)
+	}
+	status, errText, hint, _ := r.report.step(t, "cluster")
+	if status != "failed" || !strings.Contains(errText, "Invalid qos specification") || !strings.Contains(hint, "--var account=NAME") {
+		t.Fatalf("preflight: %s %q (hint %q), want failed naming the refusal and --var account=NAME", status, errText, hint)
+	}
+	for _, st := range []string{"qos", "qos_limits", "gpu_test"} {
+		if status, _, _, cmds := r.report.step(t, st); status != "not_run" || len(cmds) > 0 {
+			t.Errorf("step %s is %s and ran %q after the preflight failed", st, status, cmds)
+		}
+	}
+	if n, lines := ticked(r); n != 0 {
+		t.Errorf("ticked %q", lines)
+	}
+	if q := strings.TrimSpace(slurm(t, "sacctmgr", "-n", "-P", "show", "qos", "moonlight", "format=Name")); q != "" {
+		t.Errorf("the QoS was created: %q", q)
+	}
+	if after := clusterState(t); after != before {
+		t.Errorf("plan or apply changed the cluster:\n--- before\n%s\n--- after\n%s", before, after)
 	}
 }
 

@@ -123,16 +123,6 @@ func (s *preflightStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		return Proposal{}, err
 	}
 	in := slurm.PreflightInput{Config: conf, QoS: s.qos, Desired: s.limits, PartitionName: s.partition}
-	if s.checkJob {
-		in.Job = &slurm.JobAccess{User: s.jobUser, GrantAccount: s.grantAccount}
-		// The associations are read only when they decide: Slurm enforces
-		// qos and no grant runs (never on the usual, granted path).
-		if in.NeedsAssocs() {
-			if in.Job.Assocs, in.Job.User, err = s.jobAssocs(ctx, ex); err != nil {
-				return Proposal{}, err
-			}
-		}
-	}
 	if s.partition != "" {
 		res, err := ex.Run(ctx, transport.Command{Argv: []string{"scontrol", "show", "partition", s.partition}})
 		if err != nil {
@@ -144,6 +134,17 @@ func (s *preflightStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 			}
 		} else if !strings.Contains(string(res.Stdout)+string(res.Stderr), "not found") {
 			return Proposal{}, exitFailure("scontrol show partition "+s.partition, res)
+		}
+	}
+	// Last, so that when it fails its evidence is the step's last command.
+	if s.checkJob {
+		in.Job = &slurm.JobAccess{User: s.jobUser, GrantAccount: s.grantAccount}
+		// The associations are read only when they decide: Slurm enforces
+		// qos and no grant runs (never on the usual, granted path).
+		if in.NeedsAssocs() {
+			if in.Job.Assocs, in.Job.User, err = s.jobAssocs(ctx, ex); err != nil {
+				return Proposal{}, err
+			}
 		}
 	}
 	findings := slurm.Preflight(in)

@@ -260,5 +260,5 @@ func jobAccess(in PreflightInput, add func(Severity, string, string, string)) {
 		msg += fmt.Sprintf("; their association in %s lists it, but a job runs under the default account unless it asks for --account", strings.Join(elsewhere, ", "))
 	}
 	add(SeverityError, "qos-access", msg,
-		fmt.Sprintf("grant it to the users of %s with a grant step before the job, or by hand once the QoS exists: sudo sacctmgr -i modify user where account=%s set qos+=%s", def, def, in.QoS))
+		fmt.Sprintf("grant it to the users of %s before the job runs (a grant step, or once the QoS exists: sudo sacctmgr -i modify user where account=%s set qos+=%s)", def, def, in.QoS))
 }
