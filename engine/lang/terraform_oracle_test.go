@@ -1,21 +1,16 @@
 package lang
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/runbook-hpc/runbook/engine/lang/tforacle"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -24,11 +19,6 @@ import (
 // asks a real terraform (`terraform console`) for the value of each
 // expression below and compares it with runbook's: Terraform is the
 // oracle, and no expected value is written here.
-
-// terraformVersion is what testbed/install-terraform builds: the last
-// release under the MPL. The test uses any terraform it is pointed at,
-// and logs which.
-const terraformVersion = "1.5.7"
 
 // oracleExprs exercise every function runbook shares with Terraform
 // (TestTerraformOracleCoversSharedFunctions checks that none is missed),
@@ -126,99 +116,15 @@ var oracleFiles = map[string]string{
 	"bad.tmpl":      "${",
 }
 
-// findTerraform returns the terraform to compare with: $RUNBOOK_TERRAFORM,
-// the one testbed/install-terraform caches, or one on PATH.
-func findTerraform() string {
-	if p := os.Getenv("RUNBOOK_TERRAFORM"); p != "" {
-		return p
-	}
-	if dir, err := os.UserCacheDir(); err == nil {
-		p := filepath.Join(dir, "runbook", "terraform-"+terraformVersion, "terraform")
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("terraform"); err == nil {
-		return p
-	}
-	return ""
-}
-
-// requireTerraform skips the test when there is no terraform, except
-// under RUNBOOK_REQUIRE_ORACLES (set by `make test`), where a missing
-// oracle is a failure rather than a silent skip.
-func requireTerraform(t *testing.T) *terraformCLI {
+// eval asks terraform for expr; an error counts only when it is about the
+// expression itself (its diagnostic points into the console's input).
+func eval(t *testing.T, tf *tforacle.Terraform, expr string, env ...string) (string, bool) {
 	t.Helper()
-	bin := findTerraform()
-	if bin == "" {
-		if os.Getenv("RUNBOOK_REQUIRE_ORACLES") != "" {
-			t.Fatal("RUNBOOK_REQUIRE_ORACLES is set and no terraform was found: run testbed/install-terraform, or set RUNBOOK_TERRAFORM")
-		}
-		t.Skip("no terraform binary (testbed/install-terraform builds one; RUNBOOK_REQUIRE_ORACLES=1 makes this a failure)")
+	out, ok := tf.Console(t, expr, env)
+	if !ok && !strings.Contains(out, "on <console-input> line 1") {
+		t.Fatalf("terraform failed on %s, not in the expression:\n%s", expr, out)
 	}
-	tf := &terraformCLI{bin: bin, dir: t.TempDir()}
-	// Isolate it from the user's CLI configuration, its plugin cache and
-	// the network (no version check).
-	cliConfig := filepath.Join(tf.dir, ".terraformrc")
-	if err := os.WriteFile(cliConfig, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tf.env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1",
-		"TF_CLI_CONFIG_FILE="+cliConfig, "TF_DATA_DIR="+filepath.Join(tf.dir, ".terraform"))
-	out, err := tf.command("version").Output()
-	if err != nil {
-		t.Fatalf("%s version: %v", bin, err)
-	}
-	t.Logf("oracle: %s (%s)", bin, strings.SplitN(string(out), "\n", 2)[0])
-	return tf
-}
-
-type terraformCLI struct {
-	bin string
-	dir string
-	env []string
-}
-
-func (tf *terraformCLI) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(tf.bin, args...)
-	cmd.Dir = tf.dir
-	cmd.Env = tf.env
-	return cmd
-}
-
-// eval returns what `terraform console` prints for expr, or ok=false when
-// terraform reports an error in it. Anything else (terraform not
-// running, or failing without a diagnostic) fails the test, so a broken
-// oracle is never read as "both fail".
-func (tf *terraformCLI) eval(t *testing.T, expr string) (out string, ok bool) {
-	t.Helper()
-	// Each console gets its own state file: they run in parallel, and
-	// they would otherwise wait on one another's lock of the default one.
-	state, err := os.CreateTemp(tf.dir, "*.tfstate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state.Close()
-	os.Remove(state.Name())
-	defer os.Remove(state.Name())
-	cmd := tf.command("console", "-state="+state.Name())
-	cmd.Stdin = strings.NewReader(expr + "\n")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	plain := ansi.ReplaceAllString(stderr.String(), "")
-	switch {
-	case err == nil:
-		return strings.TrimRight(stdout.String(), "\n"), true
-	// Only an error about the expression itself counts: its diagnostic
-	// points into the console's input.
-	case errors.As(err, &ee) && ee.ExitCode() == 1 && strings.Contains(plain, "on <console-input> line 1"):
-		return plain, false
-	default:
-		t.Fatalf("terraform console on %s: %v\nstdout: %s\nstderr: %s", expr, err, stdout.String(), stderr.String())
-		return "", false
-	}
+	return out, ok
 }
 
 // runbookEval evaluates expr as runbook does, with its function table
@@ -247,27 +153,27 @@ func writeOracleFiles(t *testing.T, dir string) {
 // TestTerraformOracleFunctions compares every expression's value (or
 // failure) in runbook with terraform's.
 func TestTerraformOracleFunctions(t *testing.T) {
-	tf := requireTerraform(t)
-	writeOracleFiles(t, tf.dir)
+	tf := tforacle.Require(t)
+	writeOracleFiles(t, tf.Dir)
 	// A check of the comparison itself: a value terraform and the
 	// formatter must agree on, or every other comparison means nothing.
-	if out, ok := tf.eval(t, `[tolist(["a"]), {a = 1}, "x\ny", tomap({k = true}), null, 1.5, "q\""]`); !ok {
+	if out, ok := eval(t, tf, `[tolist(["a"]), {a = 1}, "x\ny", tomap({k = true}), null, 1.5, "q\""]`); !ok {
 		t.Fatalf("terraform could not evaluate the self-check: %s", out)
-	} else if v, diags := runbookEval(tf.dir, `[tolist(["a"]), {a = 1}, "x\ny", tomap({k = true}), null, 1.5, "q\""]`); diags.HasErrors() || formatValue(v, 0) != out {
-		t.Fatalf("the formatter does not print as terraform console does:\nterraform:\n%s\nformatter:\n%s", out, formatValue(v, 0))
+	} else if v, diags := runbookEval(tf.Dir, `[tolist(["a"]), {a = 1}, "x\ny", tomap({k = true}), null, 1.5, "q\""]`); diags.HasErrors() || tforacle.FormatValue(v) != out {
+		t.Fatalf("the formatter does not print as terraform console does:\nterraform:\n%s\nformatter:\n%s", out, tforacle.FormatValue(v))
 	}
 	for _, expr := range oracleExprs {
 		t.Run(expr, func(t *testing.T) {
 			t.Parallel()
-			want, tfOK := tf.eval(t, expr)
-			v, diags := runbookEval(tf.dir, expr)
+			want, tfOK := eval(t, tf, expr)
+			v, diags := runbookEval(tf.Dir, expr)
 			switch {
 			case tfOK && diags.HasErrors():
 				t.Errorf("%s\nterraform: %s\nrunbook fails: %s", expr, want, diags.Error())
 			case !tfOK && !diags.HasErrors():
-				t.Errorf("%s\nterraform fails: %s\nrunbook: %s", expr, firstErrorLine(want), formatValue(v, 0))
+				t.Errorf("%s\nterraform fails: %s\nrunbook: %s", expr, tforacle.FirstError(want), tforacle.FormatValue(v))
 			case tfOK:
-				if got := formatValue(v, 0); got != want {
+				if got := tforacle.FormatValue(v); got != want {
 					t.Errorf("%s\nterraform: %s\nrunbook:   %s", expr, want, got)
 				}
 			}
@@ -275,34 +181,24 @@ func TestTerraformOracleFunctions(t *testing.T) {
 	}
 }
 
-var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
-
-func firstErrorLine(stderr string) string {
-	for _, l := range strings.Split(stderr, "\n") {
-		if i := strings.Index(l, "Error: "); i >= 0 {
-			return strings.TrimSpace(l[i:])
-		}
-	}
-	return strings.TrimSpace(stderr)
-}
-
 // TestTerraformOracleHome compares "~" in file paths, which both read as
 // $HOME; it cannot run in parallel with the others, as it sets HOME.
 func TestTerraformOracleHome(t *testing.T) {
+	// Found before HOME moves: the cached terraform is under it.
+	tf := tforacle.Require(t)
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	if err := os.WriteFile(filepath.Join(home, "home.txt"), []byte("at home"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tf := requireTerraform(t)
 	for _, expr := range []string{`file("~/home.txt")`, `file("~/missing.txt")`, `templatefile("~/home.txt", {})`, `file("~")`} {
-		want, tfOK := tf.eval(t, expr)
-		v, diags := runbookEval(tf.dir, expr)
+		want, tfOK := eval(t, tf, expr, "HOME="+home)
+		v, diags := runbookEval(tf.Dir, expr)
 		switch {
 		case tfOK != !diags.HasErrors():
-			t.Errorf("%s\nterraform ok=%v: %s\nrunbook: %s %s", expr, tfOK, want, formatValue(v, 0), diags.Error())
-		case tfOK && formatValue(v, 0) != want:
-			t.Errorf("%s\nterraform: %s\nrunbook:   %s", expr, want, formatValue(v, 0))
+			t.Errorf("%s\nterraform ok=%v: %s\nrunbook: %s %s", expr, tfOK, want, tforacle.FormatValue(v), diags.Error())
+		case tfOK && tforacle.FormatValue(v) != want:
+			t.Errorf("%s\nterraform: %s\nrunbook:   %s", expr, want, tforacle.FormatValue(v))
 		}
 	}
 }
@@ -312,8 +208,8 @@ func TestTerraformOracleHome(t *testing.T) {
 // is called by at least one expression above, so a function added to the
 // table is compared too.
 func TestTerraformOracleCoversSharedFunctions(t *testing.T) {
-	tf := requireTerraform(t)
-	out, err := tf.command("metadata", "functions", "-json").Output()
+	tf := tforacle.Require(t)
+	out, err := tf.Command("metadata", "functions", "-json").Output()
 	if err != nil {
 		t.Fatalf("terraform metadata functions: %v", err)
 	}
@@ -353,123 +249,4 @@ func TestTerraformOracleCoversSharedFunctions(t *testing.T) {
 		t.Errorf("only %d functions shared with terraform: is the metadata right?", len(shared))
 	}
 	t.Logf("compared: %d functions shared with terraform; runbook's own: %s", len(shared), strings.Join(runbookOnly, ", "))
-}
-
-// formatValue prints a value as `terraform console` does (Terraform's
-// internal/repl FormatValue, which shows each collection's type), so
-// runbook's values can be compared with terraform's output as text.
-func formatValue(v cty.Value, indent int) string {
-	if !v.IsKnown() {
-		return "(known after apply)"
-	}
-	if v.IsNull() {
-		ty := v.Type()
-		switch {
-		case ty == cty.DynamicPseudoType:
-			return "null"
-		case ty == cty.String:
-			return "tostring(null)"
-		case ty == cty.Number:
-			return "tonumber(null)"
-		case ty == cty.Bool:
-			return "tobool(null)"
-		case ty.IsListType():
-			return fmt.Sprintf("tolist(null) /* of %s */", ty.ElementType().FriendlyName())
-		case ty.IsSetType():
-			return fmt.Sprintf("toset(null) /* of %s */", ty.ElementType().FriendlyName())
-		case ty.IsMapType():
-			return fmt.Sprintf("tomap(null) /* of %s */", ty.ElementType().FriendlyName())
-		default:
-			return fmt.Sprintf("null /* %s */", ty.FriendlyName())
-		}
-	}
-	ty := v.Type()
-	switch {
-	case ty == cty.String:
-		if s, ok := formatMultiline(v.AsString(), indent); ok {
-			return s
-		}
-		return strconv.Quote(v.AsString())
-	case ty == cty.Number:
-		return v.AsBigFloat().Text('f', -1)
-	case ty == cty.Bool:
-		if v.True() {
-			return "true"
-		}
-		return "false"
-	case ty.IsObjectType():
-		return formatMapping(v, indent)
-	case ty.IsTupleType():
-		return formatSequence(v, indent)
-	case ty.IsListType():
-		return "tolist(" + formatSequence(v, indent) + ")"
-	case ty.IsSetType():
-		return "toset(" + formatSequence(v, indent) + ")"
-	case ty.IsMapType():
-		return "tomap(" + formatMapping(v, indent) + ")"
-	}
-	return fmt.Sprintf("%#v", v)
-}
-
-func formatMultiline(s string, indent int) (string, bool) {
-	lines := strings.Split(s, "\n")
-	if len(lines) < 2 {
-		return "", false
-	}
-	op := "<<"
-	if indent > 0 {
-		op = "<<-"
-	}
-	delim := "EOT"
-outer:
-	for {
-		for _, l := range lines {
-			if strings.TrimSpace(l) == delim {
-				delim += "_"
-				continue outer
-			}
-		}
-		break
-	}
-	var b strings.Builder
-	b.WriteString(op + delim)
-	for _, l := range lines {
-		b.WriteString("\n" + strings.Repeat(" ", indent) + l)
-	}
-	b.WriteString("\n" + strings.Repeat(" ", indent) + delim)
-	return b.String(), true
-}
-
-func formatMapping(v cty.Value, indent int) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	n := 0
-	for it := v.ElementIterator(); it.Next(); {
-		n++
-		k, e := it.Element()
-		b.WriteString("\n" + strings.Repeat(" ", indent+2))
-		b.WriteString(formatValue(k, indent+2) + " = " + formatValue(e, indent+2))
-	}
-	if n > 0 {
-		b.WriteString("\n" + strings.Repeat(" ", indent))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-func formatSequence(v cty.Value, indent int) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	n := 0
-	for it := v.ElementIterator(); it.Next(); {
-		n++
-		_, e := it.Element()
-		b.WriteString("\n" + strings.Repeat(" ", indent+2))
-		b.WriteString(formatValue(e, indent+2) + ",")
-	}
-	if n > 0 {
-		b.WriteString("\n" + strings.Repeat(" ", indent))
-	}
-	b.WriteByte(']')
-	return b.String()
 }
