@@ -115,12 +115,19 @@ func (tf *Terraform) Console(t testing.TB, expr string, env []string, args ...st
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	plain := ansi.ReplaceAllString(stderr.String(), "")
+	// Terraform 1.11's console reports a bad -var, then panics (exit 11)
+	// evaluating the variable anyway; the report before the panic is its
+	// answer. A panic with no report before it is not an answer.
+	diag := plain
+	if i := strings.Index(diag, "TERRAFORM CRASH"); i >= 0 {
+		diag = diag[:i]
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 		return strings.TrimRight(stdout.String(), "\n"), true
-	case errors.As(err, &ee) && ee.ExitCode() == 1 && strings.Contains(plain, "Error: ") && !strings.Contains(plain, "state lock"):
-		return plain, false
+	case errors.As(err, &ee) && (ee.ExitCode() == 1 || ee.ExitCode() == 11) && strings.Contains(diag, "Error: ") && !strings.Contains(diag, "state lock"):
+		return diag, false
 	default:
 		t.Fatalf("terraform console %q on %s: %v\nstdout: %s\nstderr: %s", args, expr, err, stdout.String(), plain)
 		return "", false
