@@ -5,7 +5,7 @@ BIN        := bin/runbook
 TESTBED_DIR ?= /tmp/runbook-testbed
 export TESTBED_DIR
 
-.PHONY: all build test deps unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
+.PHONY: all build test deps oracles unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 # Unit tests, then the end-to-end suite against the real Slurm testbed,
 # which this target brings up itself (installing packages when missing),
 # then every fuzz target for a bounded time.
-test: build vet deps testbed unit e2e fuzz-ci
+test: build vet deps oracles testbed unit e2e fuzz-ci
 
 # Test-only packages from Debian: Chromium (and CJK fonts for the Korean
 # checklist lines) for the report.html screenshot test.
@@ -27,15 +27,21 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The terraform the oracle tests compare runbook's functions and --var
+# reading with (built once from the Go module proxy, then cached).
+oracles:
+	GO=$(GO) testbed/install-terraform
+
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
-# Plain `go test` skips the report.html screenshot test without Chromium;
-# here (deps installs it) a missing browser is a failure.
+# Plain `go test` skips the report.html screenshot test without Chromium
+# and the Terraform oracle tests without terraform; here (deps and oracles
+# install them) a missing browser or terraform is a failure.
 unit:
-	RUNBOOK_REQUIRE_BROWSER=1 $(GO) test -count=1 ./...
+	RUNBOOK_REQUIRE_BROWSER=1 RUNBOOK_REQUIRE_ORACLES=1 $(GO) test -count=1 ./...
 
 # Only the packages with end-to-end tests (testbed/ first: it checks the cluster
 # itself); -p 1 because they share one cluster. `make unit` never touches it.
