@@ -2,10 +2,11 @@ package config
 
 import (
 	"fmt"
-	"math/big"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -299,7 +300,7 @@ func exampleScalar(ty cty.Type, text string, i, depth int) string {
 	text = strings.Trim(strings.TrimSpace(text), `"'`)
 	switch {
 	case ty == cty.Number:
-		if _, ok := new(big.Float).SetString(text); ok {
+		if numberRe.MatchString(text) {
 			return text
 		}
 		return strconv.Itoa(i + 1)
@@ -312,7 +313,7 @@ func exampleScalar(ty cty.Type, text string, i, depth int) string {
 		if text == "" {
 			text = string(rune('a' + i%26))
 		}
-		return strconv.Quote(text)
+		return hclQuote(text)
 	default:
 		return exampleValue(ty, "", depth+1)
 	}
@@ -354,5 +355,39 @@ func hclKey(k string) string {
 	if hclsyntax.ValidIdentifier(k) {
 		return k
 	}
-	return strconv.Quote(k)
+	return hclQuote(k)
+}
+
+// numberRe is a number as HCL writes one (big.Float would also take
+// "Inf" and "0x1p3", which HCL reads as a name and an error).
+var numberRe = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
+// hclQuote writes s as an HCL string literal: Go's strconv.Quote is not
+// one (HCL has no \x or \a escapes, and reads ${ in a string as an
+// interpolation).
+func hclQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case (r == '$' || r == '%') && strings.HasPrefix(s[i+1:], "{"):
+			b.WriteRune(r)
+			b.WriteRune(r)
+		case r == utf8.RuneError || r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -295,3 +295,60 @@ func TestCLIValueRepeated(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCLIValue gives any text to a variable of each type, as --var and
+// as RUNBOOK_VAR_: it must never crash; a diagnostic's subject must be a
+// source the printer holds (so it never prints "(source code not
+// available)"); an accepted value must have the variable's type; and a
+// value written as a diagnostic advises must be accepted.
+func FuzzCLIValue(f *testing.F) {
+	for _, c := range cliMistakes {
+		_, text, _ := strings.Cut(c.assign, "=")
+		f.Add(text)
+	}
+	for _, s := range []string{"", "80", `{cpu = 4, mem = "8G"}`, `["a${b}"]`, "a,\x00,b", "Inf,0x10", `"\u00e9"`, "[[[[", "%{", "a\nb"} {
+		f.Add(s)
+	}
+	names := []string{"port", "on", "admins", "ids", "limits", "spec", "pair", "anything", "plain"}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, name := range names {
+			for _, env := range []bool{false, true} {
+				if env && strings.ContainsRune(text, 0) {
+					continue // no environment variable holds a NUL
+				}
+				cfg := parse(t, cliVarsRunbook)
+				c := cliCase{env: env, assign: name + "=" + text}
+				vals, diags := c.resolve(cfg)
+				if !diags.HasErrors() {
+					v := cfg.Variable(name)
+					if got := vals[name]; got != cty.NilVal && !got.IsNull() && !got.Type().Equals(v.Type) && v.Type != cty.DynamicPseudoType {
+						t.Fatalf("%s: var.%s has type %s, want %s", c.assign, name, got.Type().FriendlyName(), v.Type.FriendlyName())
+					}
+					continue
+				}
+				var out bytes.Buffer
+				if err := hcl.NewDiagnosticTextWriter(&out, cfg.Parser.Files(), 0, false).WriteDiagnostics(diags); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(out.String(), "source code not available") {
+					t.Fatalf("%s:\n%s", c.assign, out.String())
+				}
+				for _, a := range lastAdvice(diags[0].Detail) {
+					words, err := shellWords(a)
+					if err != nil || len(words) == 0 {
+						t.Fatalf("%s: advice %q does not split: %v", c.assign, a, err)
+					}
+					fixed := cliCase{env: env}
+					if env {
+						fixed.assign = strings.TrimPrefix(words[0], config.EnvPrefix)
+					} else if len(words) == 2 {
+						fixed.assign = words[1]
+					}
+					if _, d := fixed.resolve(parse(t, cliVarsRunbook)); d.HasErrors() {
+						t.Fatalf("%s: the advised %s is refused:\n%s", c.assign, a, diagList(d))
+					}
+				}
+			}
+		}
+	})
+}
