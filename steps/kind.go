@@ -224,6 +224,10 @@ type Failure struct {
 func (f *Failure) Error() string { return f.Msg }
 func (f *Failure) Unwrap() error { return f.Err }
 
+// DefaultTitle is the title of a step that sets none: "KIND NAME". Plans,
+// reports and JUnit use it to tell an author's title from the default.
+func DefaultTitle(kind, name string) string { return kind + " " + name }
+
 // Registry maps kind names to kinds.
 type Registry map[string]Kind
 

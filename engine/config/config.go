@@ -100,6 +100,9 @@ type Step struct {
 	spec hcldec.ObjectSpec
 }
 
+// DefaultTitle is the title of a step that sets none: "KIND NAME".
+func (s *Step) DefaultTitle() string { return steps.DefaultTitle(s.Kind, s.Name) }
+
 // Spec returns the spec the step's Body is decoded with (KindImpl.Spec()).
 // It is shared: callers must not modify it.
 func (s *Step) Spec() hcldec.ObjectSpec {

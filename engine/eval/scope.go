@@ -249,7 +249,7 @@ type Common struct {
 // EvalCommon evaluates the attributes every step has. known is false when
 // when/become/... depend on results not available yet (in a plan).
 func (s *Scope) EvalCommon(st *config.Step) (c Common, known bool, diags hcl.Diagnostics) {
-	c = Common{Title: st.Kind + " " + st.Name, When: true, Delay: time.Second}
+	c = Common{Title: st.DefaultTitle(), When: true, Delay: time.Second}
 	ctx := s.contextFor(st, nil)
 	known = true
 	get := func(e hcl.Expression, ty cty.Type, name string) (cty.Value, bool) {

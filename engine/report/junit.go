@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"github.com/runbook-hpc/runbook/steps"
 	"strings"
 	"time"
 )
@@ -73,7 +74,7 @@ func JUnit(r *Run) ([]byte, error) {
 		for _, st := range h.Steps {
 			if (st.Status == StatusFailed || st.Status == StatusInterrupted) && !failedCase[st.Name] {
 				name := "step " + st.Name
-				if st.Title != "" && st.Title != st.Kind+" "+st.Name {
+				if st.Title != "" && st.Title != steps.DefaultTitle(st.Kind, st.Name) {
 					name += ": " + st.Title
 				}
 				if multi {
