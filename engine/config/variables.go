@@ -18,6 +18,8 @@ type VarSource struct {
 	// Assign is "name=value" from --var; File is a --var-file path.
 	Assign string
 	File   string
+	// Values are values already typed, e.g. the ones a saved plan fixes.
+	Values map[string]cty.Value
 }
 
 // EnvPrefix names environment variables that set runbook variables.
@@ -69,6 +71,10 @@ func (c *Config) ResolveVariables(sources []VarSource, environ []string) (map[st
 	}
 	for _, src := range sources {
 		switch {
+		case src.Values != nil:
+			for n, v := range src.Values {
+				setRaw(n, v, nil)
+			}
 		case src.File != "":
 			vals, d := c.parseVarFile(src.File)
 			diags = append(diags, d...)
