@@ -5,6 +5,7 @@ package inventory
 
 import (
 	"fmt"
+	"github.com/runbook-hpc/runbook/engine/lang"
 	"path"
 	"sort"
 	"strings"
@@ -269,34 +270,8 @@ func (inv *Inventory) suggest(term string) string {
 		names = append(names, h.Name)
 	}
 	names = append(names, inv.GroupNames()...)
-	best, bestD := "", 3
-	for _, n := range names {
-		if d := editDistance(term, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best != "" {
+	if best := lang.Nearest(term, names); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
