@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -63,6 +64,7 @@ func (h *hostWalk) runStep(ctx context.Context, st *config.Step, rec *report.Ste
 		Transport: h.tr, Redactor: h.e.opts.Redactor, BecomeOn: r.common.Become, Deadline: deadline,
 		Planning:   h.mode == ModePlan,
 		OnProgress: func(msg string) { h.emit(Event{Host: h.rec.Name, Step: rec, Kind: EventProgress, Message: msg}) },
+		Dir:        filepath.Dir(h.e.cfg.Filename),
 		PendingWrites: func(resource string) bool {
 			_, ok := h.writes[resource]
 			return ok

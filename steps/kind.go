@@ -79,6 +79,10 @@ type Exec interface {
 	// that step will leave it, and only then; otherwise the object is
 	// simply missing. Always false in apply.
 	Ahead(resource string) bool
+	// SourceDir is the runbook's directory on the controller: a kind that
+	// reads a local file (copy's and template's source) resolves a
+	// relative path against it, as file() and templatefile() do.
+	SourceDir() string
 }
 
 // Resourcer is implemented by steps that name the objects they read and

@@ -65,6 +65,8 @@ type Recorder struct {
 	// PendingWrites, in a plan, reports whether an earlier step will
 	// create or change a resource (steps.Exec.Ahead).
 	PendingWrites func(resource string) bool
+	// Dir is the runbook's directory (steps.Exec.SourceDir).
+	Dir string
 
 	mu       sync.Mutex
 	commands []report.CommandRecord
@@ -133,6 +135,9 @@ func (r *Recorder) Files() transport.FileTransport {
 
 // DryRun reports whether this is a plan.
 func (r *Recorder) DryRun() bool { return r.Planning }
+
+// SourceDir is the runbook's directory.
+func (r *Recorder) SourceDir() string { return r.Dir }
 
 // Ahead reports whether an earlier step of this plan changes resource.
 func (r *Recorder) Ahead(resource string) bool {
