@@ -107,13 +107,38 @@ func TestChecklistLabelsFallBack(t *testing.T) {
 		t.Errorf("unlabelled: %q", got)
 	}
 
+	// A kind that labels only its commands: its notes are under every line.
+	notes := all[4:]
+	st = testJobStep("submit", "confirm the QoS", "check the log")
+	st.NoteProves = nil
+	got = evidenceOf(t, st)
+	want = [][]string{
+		append([]string{"`sbatch --parsable /tmp/t.sh`"}, notes...),
+		append([]string{"`scontrol show job 42`"}, notes...),
+		append([]string{"`cat /tmp/out-42.out`"}, notes...),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("commands labelled, notes not:\n got %q\nwant %q", got, want)
+	}
+
 	// Note labels that no longer line up with the notes (a note added
-	// without its label) are not trusted, nor are the command labels.
-	st = testJobStep("a", "b", "c")
+	// without its label, as a resumed step's "evidence from run X") are
+	// not trusted: the notes count as unlabelled.
+	st = testJobStep("submit", "confirm the QoS", "check the log")
 	st.Notes = append([]string{"evidence from run X (resumed)"}, st.Notes...)
 	got = evidenceOf(t, st)
-	if len(got) != 3 || len(got[0]) != 9 || !reflect.DeepEqual(got[0], got[2]) {
+	if len(got) != 3 || !reflect.DeepEqual(got[1], append([]string{"`scontrol show job 42`"}, st.Notes...)) {
 		t.Errorf("misaligned labels: %q", got)
+	}
+
+	// Only notes labelled: commands are under every line.
+	st = testJobStep("submit", "confirm the QoS", "check the log")
+	for i := range st.Commands {
+		st.Commands[i].Proves = 0
+	}
+	got = evidenceOf(t, st)
+	if want := append(append([]string(nil), all[:4]...), "job 42: QOS=moonlight Partition=viz JobState=COMPLETED"); !reflect.DeepEqual(got[1], want) {
+		t.Errorf("notes labelled, commands not: line 2 = %q, want %q", got[1], want)
 	}
 }
 

@@ -159,54 +159,62 @@ func (r *Run) BuildChecklist() {
 	}
 }
 
-// evidenceFor is what backs checklist line n of lines: when the step's
-// kind labelled its evidence (CommandRecord.Proves, NoteProves), only what
-// it labelled n, the last line also taking labels past the author's lines
-// (a test_job given one line instead of three); unlabelled evidence (a
-// whoami) then backs no line in particular. A step whose kind labels
-// nothing, a step with one line, or a line left with nothing of its own
-// gets all the step's evidence: a ticked line always shows some.
+// evidenceFor is what backs checklist line n of lines. A kind may label
+// its commands (CommandRecord.Proves) and its notes (NoteProves) with the
+// line they prove; of a labelled sort, a line shows only what is labelled
+// for it, the last line also taking labels past the author's lines (a
+// test_job given one line instead of three), and unlabelled evidence (a
+// whoami) backs no line. A sort the kind does not label is shown under
+// every line. A step with one line, or a line left with nothing labelled
+// for it, gets all the step's evidence: a ticked line always shows some.
 func (s *Step) evidenceFor(n, lines int) []string {
-	if lines > 1 && s.labelled() {
-		mine := func(p int) bool { return p == n || (n == lines && p > lines) }
-		var cmds []CommandRecord
+	all := func() []string { return append(commandEvidence(s.Commands), s.Notes...) }
+	cmdsLabelled, notesLabelled := s.labelled()
+	if lines <= 1 || !cmdsLabelled && !notesLabelled {
+		return all()
+	}
+	mine := func(p int) bool { return p == n || (n == lines && p > lines) }
+	own := 0
+	cmds := s.Commands
+	if cmdsLabelled {
+		cmds = nil
 		for _, c := range s.Commands {
 			if mine(c.Proves) {
 				cmds = append(cmds, c)
 			}
 		}
-		var notes []string
+		own += len(cmds)
+	}
+	notes := s.Notes
+	if notesLabelled {
+		notes = nil
 		for i, note := range s.Notes {
-			if i < len(s.NoteProves) && mine(s.NoteProves[i]) {
+			if mine(s.NoteProves[i]) {
 				notes = append(notes, note)
 			}
 		}
-		if len(cmds)+len(notes) > 0 {
-			return append(commandEvidence(cmds), notes...)
-		}
+		own += len(notes)
 	}
-	return append(commandEvidence(s.Commands), s.Notes...)
+	if own == 0 {
+		return all()
+	}
+	return append(commandEvidence(cmds), notes...)
 }
 
-// labelled: the kind labelled some evidence. Note labels that no longer
-// line up with the notes (notes added or dropped without theirs) are not
-// trusted, and then no label is: all evidence under every line is the
-// safe way to be wrong.
-func (s *Step) labelled() bool {
-	if len(s.NoteProves) != 0 && len(s.NoteProves) != len(s.Notes) {
-		return false
-	}
+// labelled reports which sorts of evidence the kind labelled. Note labels
+// that no longer line up with the notes (notes added or dropped without
+// theirs) are not trusted: the notes then count as unlabelled, shown
+// under every line, the safe way to be wrong.
+func (s *Step) labelled() (cmds, notes bool) {
 	for _, c := range s.Commands {
-		if c.Proves > 0 {
-			return true
+		cmds = cmds || c.Proves > 0
+	}
+	if len(s.NoteProves) == len(s.Notes) {
+		for _, p := range s.NoteProves {
+			notes = notes || p > 0
 		}
 	}
-	for _, p := range s.NoteProves {
-		if p > 0 {
-			return true
-		}
-	}
-	return false
+	return cmds, notes
 }
 
 // commandEvidence is one line per command; a polled command (scontrol
