@@ -199,6 +199,24 @@ func TestPhase2FreshThenIdempotent(t *testing.T) {
 		}
 	}
 
+	// Each of the test job's lines shows the evidence that proves it, not
+	// all of the step's (issue 14, bug 6).
+	for _, c := range []struct{ line, has, hasNot string }{
+		{"submit the test job", "`sbatch --parsable /tmp/test_moonlight_qos.sh`", "`cat "},
+		{"confirm the job's QoS", "QOS=moonlight", "`sbatch "},
+		{"check the job log", "`cat /tmp/test-moonlight-qos-", "`scontrol show job"},
+	} {
+		for _, it := range r.report.Checklist {
+			if !strings.HasPrefix(it.Text, c.line) {
+				continue
+			}
+			ev := strings.Join(it.Evidence, "\n")
+			if !strings.Contains(ev, c.has) || strings.Contains(ev, c.hasNot) {
+				t.Errorf("%q: evidence should show %q and not %q:\n%s", it.Text, c.has, c.hasNot, ev)
+			}
+		}
+	}
+
 	again := apply(t, inventory, "--var", "account=hpc-users")
 	if again.code != 0 {
 		t.Fatalf("second apply exited %d", again.code)
