@@ -460,6 +460,15 @@ func TestPackageApplyFailures(t *testing.T) {
 		t.Errorf("ran %q", commandLines(rec))
 	}
 
+	// latest: an upgrade apt-get reported but did not make is caught too.
+	h = newFakeApt()
+	h.inert = true
+	h.lists["jq"] = "1.6-2.1+deb12u3"
+	_, _, _, err = pkgRun(t, mustDecode(t, "package", "names = [\"jq\"]\nstate = \"latest\""), h, true, true)
+	if f = failure(t, err); f.Msg != "the package manager exited 0, but jq 1.6-2.1+deb12u1 is older than 1.6-2.1+deb12u3" {
+		t.Errorf("failure %q", f.Msg)
+	}
+
 	// A name the lists do not have fails the plan, with advice.
 	_, _, _, err = pkgRun(t, mustDecode(t, "package", `names = ["hello", "nosuchpkg"]`), newFakeApt(), true, false)
 	f = failure(t, err)

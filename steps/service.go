@@ -434,8 +434,9 @@ func (s *serviceStep) commands(pp *svcPlan) [][]string {
 }
 
 // svcSettle bounds how long Apply waits for a daemon to reach the state
-// it was told to (a pid file written after forking, a slow stop).
-const svcSettle = 15 * time.Second
+// it was told to (a pid file written after forking, a slow stop). A
+// variable so a test of a restart that never happens need not wait 15 s.
+var svcSettle = 15 * time.Second
 
 func (s *serviceStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, error) {
 	pp, ok := p.Private.(*svcPlan)
