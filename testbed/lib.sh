@@ -231,11 +231,25 @@ slurm_fingerprint() { cat "$SLURM_CONF" "$SLURM_ETC/gres.conf" 2>/dev/null | sha
 started_fingerprint() { cat "$TB_RUN/$1.conf.sha" 2>/dev/null || true; }
 slurm_stale() { [[ "$(started_fingerprint "$1")" != "$(slurm_fingerprint)" ]]; }
 
-# Daemons must not inherit fd 9 (the scripts' flock): they would hold the lock forever.
+# without_inherited_fds runs a command (a daemon's start) with only stdin,
+# stdout and stderr open. A daemon keeps what it inherits for its whole
+# life: the scripts' own flock (fd 9), or the lock of a caller such as
+# `flock /tmp/testbed-e2e.flock go test …` (how e2e runs serialise), would
+# stay held until the daemon stops, and every later run would wait forever.
+without_inherited_fds() {
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			if [[ $fd -gt 2 ]]; then eval "exec $fd>&-"; fi 2>/dev/null
+		done
+		exec "$@"
+	)
+}
+
 start_slurmctld_daemon() {
 	log "starting slurmctld"
 	rm -f "$(pidfile_of slurmctld)"
-	/usr/sbin/slurmctld </dev/null >>"$(logfile_of slurmctld)" 2>&1 9>&- ||
+	without_inherited_fds /usr/sbin/slurmctld </dev/null >>"$(logfile_of slurmctld)" 2>&1 ||
 		{
 			show_log "$(logfile_of slurmctld)"
 			die "slurmctld failed to start"
@@ -247,7 +261,7 @@ start_slurmctld_daemon() {
 start_slurmd_daemon() {
 	log "starting slurmd"
 	rm -f "$(pidfile_of slurmd)"
-	/usr/sbin/slurmd </dev/null >>"$(logfile_of slurmd)" 2>&1 9>&- ||
+	without_inherited_fds /usr/sbin/slurmd </dev/null >>"$(logfile_of slurmd)" 2>&1 ||
 		{
 			show_log "$(logfile_of slurmd)"
 			die "slurmd failed to start"
