@@ -163,11 +163,12 @@ func (s *contentStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		return Proposal{}, err
 	}
 	if f.exists && f.kind != "file" {
-		return Proposal{}, &Failure{Msg: fmt.Sprintf("%s is a %s, not a regular file; nothing was rfWritten", f.path, f.kind)}
+		return Proposal{}, &Failure{Msg: fmt.Sprintf("%s is a %s, not a regular file; nothing was written", f.path, f.kind)}
 	}
-	changes := rfContentChanges(f, content, s.sensitive)
-	rewrite := len(changes) > 0
-	changes = append(changes, rfAttrChanges(f, s.attrs)...)
+	// The fields first, the diff (long) last.
+	contentChanges := rfContentChanges(f, content, s.sensitive)
+	rewrite := len(contentChanges) > 0
+	changes := append(rfAttrChanges(f, s.attrs), contentChanges...)
 	via := ""
 	if f.resolved {
 		via = fmt.Sprintf(" (through the symlink %s)", s.dest)

@@ -80,7 +80,7 @@ func TestCopyPlanShowsModeAndDiff(t *testing.T) {
 	if diff.Desired != want {
 		t.Errorf("diff =\n%s\nwant\n%s", diff.Desired, want)
 	}
-	if p.Action != steps.Modify || p.Summary != "update "+dest+": content, mode" {
+	if p.Action != steps.Modify || p.Summary != "update "+dest+": mode, content" {
 		t.Errorf("plan = %v %q", p.Action, p.Summary)
 	}
 	rfApply(t, st, root)

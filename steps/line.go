@@ -331,9 +331,10 @@ func (s *lineStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 			desired = nil
 		}
 	}
-	changes := rfContentChanges(f, desired, false)
-	rewrite := len(changes) > 0
-	changes = append(changes, rfAttrChanges(f, s.attrs)...)
+	// The fields first, the diff (long) last.
+	contentChanges := rfContentChanges(f, desired, false)
+	rewrite := len(contentChanges) > 0
+	changes := append(rfAttrChanges(f, s.attrs), contentChanges...)
 	if len(changes) == 0 {
 		ex.Note("%s%s: %s, %s, line as desired", f.path, via, rfDescribeContent(f.sha256, f.size), rfDescribeAttrs(f))
 		return Proposal{Action: NoOp, Summary: fmt.Sprintf("%s%s already has the line as desired", f.path, via), Outputs: contentOutputs(f.path, f.sha256, "")}, nil

@@ -270,7 +270,7 @@ func rfProbeLine(p string, o rfProbeOptions) string {
 		b.WriteString(`if [ -L "$p" ]; then p=$(readlink -f -- "$p") || exit 1; echo "resolved $p"; fi; `)
 		statCmd = "stat -L -c"
 	}
-	b.WriteString(`if [ -e "$p" ] || [ -L "$p" ]; then ` + statCmd + " " + transport.ShellQuote("stat "+rfStatFormat) + ` -- "$p" || exit 1; `)
+	b.WriteString(`if [ -e "$p" ] || [ -L "$p" ]; then ` + statCmd + ` "stat ` + rfStatFormat + `" -- "$p" || exit 1; `)
 	if !o.follow {
 		b.WriteString(`if [ -L "$p" ]; then echo "link $(readlink -- "$p")"; fi; `)
 	}
@@ -592,7 +592,7 @@ func rfWriteLine(w rfWriteSpec) string {
 	var b strings.Builder
 	b.WriteString("d=" + q(w.path) + "; ")
 	b.WriteString("t=$(mktemp -- " + q(dir+"."+base+".runbook-XXXXXX") + ") || exit 1; ")
-	b.WriteString(`trap 'rm -f -- "$t"' EXIT; `)
+	b.WriteString(`cleanup() { rm -f -- "$t"; }; trap cleanup EXIT; `)
 	b.WriteString(`cat > "$t" || exit 1; `)
 	switch {
 	case w.attrs.mode.set:
@@ -601,7 +601,7 @@ func rfWriteLine(w rfWriteSpec) string {
 		b.WriteString(`chmod ` + fileMode{bits: w.existing.mode}.chmodArg() + ` "$t" || exit 1; `)
 	default:
 		// mktemp makes 0600; a new file gets what cp or an editor would give it.
-		b.WriteString(`chmod "$(printf '0%o' $(( 0666 & ~$(umask) )))" "$t" || exit 1; `)
+		b.WriteString(`chmod "$(printf "0%o" $(( 0666 & ~$(umask) )))" "$t" || exit 1; `)
 	}
 	owner, group := w.attrs.owner, w.attrs.group
 	if w.existing.exists {
@@ -630,7 +630,7 @@ func rfWriteLine(w rfWriteSpec) string {
 	if w.backup {
 		b.WriteString(`if [ -e "$d" ]; then b="$d.$(date +%Y%m%d-%H%M%S)~"; cp -p -- "$d" "$b" || exit 1; echo "backup $b"; fi; `)
 	}
-	b.WriteString(`mv -f -- "$t" "$d" && stat -c ` + q("after "+rfStatFormat) + ` -- "$d" && s=$(sha256sum < "$d") && echo "after-sha256 ${s%% *}"`)
+	b.WriteString(`mv -f -- "$t" "$d" && stat -c "after ` + rfStatFormat + `" -- "$d" && s=$(sha256sum < "$d") && echo "after-sha256 ${s%% *}"`)
 	return b.String()
 }
 
@@ -688,14 +688,14 @@ func rfWriteContent(ctx context.Context, ex Exec, w rfWriteSpec) (rfWritten, err
 		}
 		return rfWritten{}, &Failure{Msg: msg}
 	case exitChangedMeanwhile:
-		return rfWritten{}, &Failure{Msg: fmt.Sprintf("%s changed between the plan's read and the write; nothing was rfWritten", w.path),
+		return rfWritten{}, &Failure{Msg: fmt.Sprintf("%s changed between the plan's read and the write; nothing was written", w.path),
 			Hint: "something else edits this file; run again to plan on its new content"}
 	default:
 		return rfWritten{}, rfFailure("write", w.path, ex.Become(), res)
 	}
 	out := rfParseWritten(w.path, res.Stdout)
 	if want := rfSHA256(w.content); out.after.sha256 != want {
-		return out, &Failure{Msg: fmt.Sprintf("%s reads back with checksum %s, not the %s rfWritten", w.path, out.after.sha256, want)}
+		return out, &Failure{Msg: fmt.Sprintf("%s reads back with checksum %s, not the %s written", w.path, out.after.sha256, want)}
 	}
 	return out, nil
 }
