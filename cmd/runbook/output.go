@@ -49,7 +49,7 @@ func printPlan(w io.Writer, r *report.Run, showCommands bool) {
 			}
 			fmt.Fprintf(w, "  %s %-*s  %s\n", stepSymbol(s), width, s.Name, summary)
 			for _, c := range s.Changes {
-				fmt.Fprintf(w, "  %*s      %s: %s → %s\n", width, "", c.Field, c.Current, c.Desired)
+				printChange(w, width, c)
 			}
 			if s.Hint != "" {
 				fmt.Fprintf(w, "  %*s      hint: %s\n", width, "", s.Hint)
@@ -68,6 +68,27 @@ func printPlan(w io.Writer, r *report.Run, showCommands bool) {
 		fmt.Fprintf(w, ", %d errors", c.Errors)
 	}
 	fmt.Fprintln(w, ".")
+}
+
+// printChange prints one field change. A multi-line value (the unified
+// diff of a file kind's "diff" change) is printed as an indented block
+// under the field's name, so the plan stays readable.
+func printChange(w io.Writer, width int, c steps.Change) {
+	if !strings.Contains(c.Current+c.Desired, "\n") {
+		fmt.Fprintf(w, "  %*s      %s: %s → %s\n", width, "", c.Field, c.Current, c.Desired)
+		return
+	}
+	fmt.Fprintf(w, "  %*s      %s:\n", width, "", c.Field)
+	block := func(v string) {
+		for _, line := range strings.Split(v, "\n") {
+			fmt.Fprintf(w, "  %*s        %s\n", width, "", line)
+		}
+	}
+	if c.Current != "" {
+		block(c.Current)
+		fmt.Fprintf(w, "  %*s      →\n", width, "")
+	}
+	block(c.Desired)
 }
 
 // watch shows the apply's progress on stderr (a live region on a
