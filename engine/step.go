@@ -296,13 +296,34 @@ func (r *stepRun) cleanup() {
 func (r *stepRun) finish() {
 	r.rec.Commands = r.recorder.Commands()
 	r.rec.Notes = r.recorder.Notes()
+	r.rec.NoteProves = r.recorder.NoteProves()
 	if r.carried != nil {
 		r.rec.Commands = append(slices.Clone(r.carried.Commands), r.rec.Commands...)
 		r.rec.Notes = append(append([]string{"evidence from run " + r.resume.runID + " (resumed)"}, r.carried.Notes...), r.rec.Notes...)
+		r.rec.NoteProves = carriedNoteProves(r.carried, r.rec.NoteProves, len(r.rec.Notes)-len(r.carried.Notes)-1)
 	}
 	if r.rec.Succeeded() && r.outputs != nil {
 		r.rec.Outputs = r.e.encodeOutputs(r.outputs)
 	}
+}
+
+// carriedNoteProves keeps the labels of a resumed step's notes lined up
+// with them: 0 for the "evidence from run" note, the earlier run's labels
+// (padded to its notes), then this run's (padded to its own notes). nil
+// when neither run labelled a note.
+func carriedNoteProves(carried *report.Step, mine []int, myNotes int) []int {
+	if carried.NoteProves == nil && mine == nil {
+		return nil
+	}
+	out := []int{0}
+	prev := carried.NoteProves
+	if len(prev) != len(carried.Notes) {
+		prev = nil // misaligned: labels that would point at the wrong notes are dropped
+	}
+	out = append(out, prev...)
+	out = append(out, make([]int, len(carried.Notes)-len(prev))...)
+	out = append(out, mine...)
+	return append(out, make([]int, max(myNotes-len(mine), 0))...)
 }
 
 func (r *stepRun) fail(ctx context.Context, err error) {

@@ -203,6 +203,9 @@ func (s *fakeStep) Apply(ctx context.Context, ex steps.Exec, p steps.Proposal) (
 	if res.ExitCode != 0 {
 		return steps.Outcome{Changed: true}, fmt.Errorf("apply %s: exit %d", s.id, res.ExitCode)
 	}
+	if s.action == steps.Run {
+		ex.NoteFor(2, "ran %s", s.id) // evidence for the step's second checklist line
+	}
 	return steps.Outcome{Changed: true, Summary: "applied " + s.id, Outputs: s.outputs(string(res.Stdout))}, nil
 }
 
@@ -669,8 +672,15 @@ step "fake" "after" {
 	if job.ResumedFrom != "run-1" || job.Status != report.StatusChanged || !strings.HasPrefix(job.Summary, "resumed: ") {
 		t.Errorf("job: %+v", job)
 	}
-	if len(job.Notes) == 0 || job.Notes[0] != "evidence from run run-1 (resumed)" {
+	if len(job.Notes) != 2 || job.Notes[0] != "evidence from run run-1 (resumed)" || job.Notes[1] != "ran job" {
 		t.Errorf("carried-over evidence is not labelled: %q", job.Notes)
+	}
+	// The carried note keeps the checklist line it proves, lined up.
+	if fmt.Sprint(job.NoteProves) != "[0 2]" {
+		t.Errorf("note labels %v for notes %q", job.NoteProves, job.Notes)
+	}
+	if firstJob := stepOf(t, first, "h1", "job"); fmt.Sprint(firstJob.NoteProves) != "[2]" {
+		t.Errorf("first run's note labels: %v", firstJob.NoteProves)
 	}
 	// Its earlier evidence comes first, then this run's probe.
 	if len(job.Commands) != 3 || job.Commands[1].Command != "apply job" || job.Commands[2].Command != "probe job" {
