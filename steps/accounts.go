@@ -51,7 +51,7 @@ func checkAccountName(attr, what, name string) error {
 func checkAccountID(attr string, v cty.Value) (string, error) {
 	bf := v.AsBigFloat()
 	if !bf.IsInt() || bf.Sign() < 0 || bf.Cmp(new(big.Float).SetInt64(maxAccountID)) > 0 {
-		return "", &AttrError{Attr: attr, Err: fmt.Errorf("%s must be a whole number from 0 to %d, not %s", attr, maxAccountID, bf.Text('g', -1))}
+		return "", &AttrError{Attr: attr, Err: fmt.Errorf("must be a whole number from 0 to %d, not %s", maxAccountID, bf.Text('g', -1))}
 	}
 	n, _ := bf.Int64()
 	return strconv.FormatInt(n, 10), nil
@@ -62,7 +62,7 @@ func checkAccountID(attr string, v cty.Value) (string, error) {
 // too, but only on the host, after the plan said it would work).
 func checkPasswdField(attr, s string) error {
 	if i := strings.IndexAny(s, ":\n\r\x00"); i >= 0 {
-		return &AttrError{Attr: attr, Err: fmt.Errorf("%s cannot contain %q (a field of /etc/passwd)", attr, s[i:i+1])}
+		return &AttrError{Attr: attr, Err: fmt.Errorf("cannot contain %q (it is a field of /etc/passwd)", s[i:i+1])}
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func acctAbsPath(attr, s string) error {
 		return err
 	}
 	if !strings.HasPrefix(s, "/") {
-		return &AttrError{Attr: attr, Err: fmt.Errorf("%s must be an absolute path, not %q", attr, s)}
+		return &AttrError{Attr: attr, Err: fmt.Errorf("must be an absolute path, not %q", s)}
 	}
 	return nil
 }
@@ -86,7 +86,7 @@ func acctState(v cty.Value) (string, error) {
 	}
 	s := v.AsString()
 	if s != "present" && s != "absent" {
-		return "", &AttrError{Attr: "state", Err: fmt.Errorf("state is \"present\" or \"absent\", not %q", s)}
+		return "", &AttrError{Attr: "state", Err: fmt.Errorf("must be \"present\" or \"absent\", not %q", s)}
 	}
 	return s, nil
 }
@@ -239,11 +239,19 @@ func acctParseGroups(out string) (map[string]acctGroup, error) {
 func acctFailure(ex Exec, cmd transport.Command, res transport.Result) error {
 	f := exitFailure(transport.Display(cmd), res).(*Failure)
 	stderr := string(res.Stderr)
-	if strings.Contains(stderr, "Permission denied") || strings.Contains(stderr, "cannot lock /etc/") || strings.Contains(stderr, "cannot open /etc/") {
+	tool := cmd.Argv[0]
+	switch {
+	case res.ExitCode == 127 && strings.Contains(stderr, "not found") && !ex.Become():
+		// Debian and others keep the shadow tools in /usr/sbin, which is
+		// not on a non-root login's PATH; sudo's secure_path has it.
+		f.Hint = tool + " lives in /usr/sbin, not on a non-root login's PATH, and needs root anyway: set become = true on this step (sudo), or log in as root"
+	case strings.Contains(stderr, "command not found") || res.ExitCode == 127:
+		f.Hint = tool + " is not installed on the host (Debian: package passwd; RHEL: shadow-utils)"
+	case strings.Contains(stderr, "Permission denied") || strings.Contains(stderr, "cannot lock /etc/") || strings.Contains(stderr, "cannot open /etc/"):
 		if ex.Become() {
 			f.Hint = "even through sudo the account files could not be changed: is /etc read-only, or another useradd/usermod holding the lock?"
 		} else {
-			f.Hint = cmd.Argv[0] + " needs root: set become = true on this step (sudo), or log in as root"
+			f.Hint = tool + " needs root: set become = true on this step (sudo), or log in as root"
 		}
 	}
 	return f

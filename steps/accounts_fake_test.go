@@ -26,6 +26,9 @@ type acctHost struct {
 	cmds []string
 	// deny: without become, changes fail as they do for a non-root user.
 	deny bool
+	// nosbin: without become the tools are not found, as for a non-root
+	// login on Debian, whose PATH lacks /usr/sbin.
+	nosbin bool
 	// ignore: changes exit 0 and change nothing (a broken host), so only
 	// the read-back can notice.
 	ignore bool
@@ -58,6 +61,9 @@ func (h *acctHost) Run(ctx context.Context, cmd transport.Command) (transport.Re
 			return transport.Result{Stdout: []byte(out), ExitCode: code}, nil
 		}
 		return h.probe(cmd.Line), nil
+	}
+	if h.nosbin && !cmd.Become {
+		return transport.Result{ExitCode: 127, Stderr: []byte("bash: line 1: " + cmd.Argv[0] + ": command not found\n")}, nil
 	}
 	if h.deny && !cmd.Become {
 		tool := cmd.Argv[0]

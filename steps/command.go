@@ -47,17 +47,17 @@ func (commandKind) Decode(cfg cty.Value) (Step, error) {
 			// sshd cuts a command line at a NUL byte: the check would
 			// be of a different, shorter path or command.
 			if strings.ContainsRune(*dst, 0) {
-				return nil, &AttrError{Attr: name, Err: fmt.Errorf("%s contains a NUL byte", name)}
+				return nil, &AttrError{Attr: name, Err: fmt.Errorf("contains a NUL byte")}
 			}
 			if *dst == "" {
-				return nil, &AttrError{Attr: name, Err: fmt.Errorf("%s is empty (leave it out, or set it to null)", name)}
+				return nil, &AttrError{Attr: name, Err: fmt.Errorf("is empty (leave it out, or set it to null)")}
 			}
 		}
 	}
 	// A relative chdir would depend on the login directory of whoever
 	// runs the step (and with become, sudo keeps that of the login user).
 	if s.chdir != "" && !strings.HasPrefix(s.chdir, "/") {
-		return nil, &AttrError{Attr: "chdir", Err: fmt.Errorf("chdir must be an absolute path, not %q", s.chdir)}
+		return nil, &AttrError{Attr: "chdir", Err: fmt.Errorf("must be an absolute path, not %q", s.chdir)}
 	}
 	return s, nil
 }

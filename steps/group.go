@@ -70,7 +70,7 @@ func decodeGroup(cfg cty.Value) (*groupStep, error) {
 		// them to matter.
 		for _, a := range []string{"gid", "system"} {
 			if !cfg.GetAttr(a).IsNull() {
-				return nil, &AttrError{Attr: a, Err: fmt.Errorf("%s has no meaning with state = \"absent\"", a)}
+				return nil, &AttrError{Attr: a, Err: fmt.Errorf("has no meaning with state = \"absent\"")}
 			}
 		}
 	}

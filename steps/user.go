@@ -109,7 +109,7 @@ func decodeUser(cfg cty.Value) (*userStep, error) {
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			if e.IsNull() {
-				return nil, &AttrError{Attr: "groups", Err: fmt.Errorf("groups holds a null")}
+				return nil, &AttrError{Attr: "groups", Err: fmt.Errorf("holds a null")}
 			}
 			g := e.AsString()
 			if err := checkAccountName("groups", "group", g); err != nil {
@@ -156,11 +156,11 @@ func decodeUser(cfg cty.Value) (*userStep, error) {
 	if s.state == "absent" {
 		for _, a := range userPresentOnly {
 			if !cfg.GetAttr(a).IsNull() {
-				return nil, &AttrError{Attr: a, Err: fmt.Errorf("%s has no meaning with state = \"absent\"", a)}
+				return nil, &AttrError{Attr: a, Err: fmt.Errorf("has no meaning with state = \"absent\"")}
 			}
 		}
 	} else if !cfg.GetAttr("remove").IsNull() {
-		return nil, &AttrError{Attr: "remove", Err: fmt.Errorf("remove (delete the home directory with the account) needs state = \"absent\"")}
+		return nil, &AttrError{Attr: "remove", Err: fmt.Errorf("needs state = \"absent\" (it deletes the home directory with the account)")}
 	}
 	return s, nil
 }

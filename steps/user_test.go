@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/runbook-hpc/runbook/engine/evidence"
+	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -371,6 +372,27 @@ func TestUserWithoutBecome(t *testing.T) {
 	// The same host with become works.
 	if _, _, err := acctRun(t, st, acctRecorder(h, false, true)); err != nil {
 		t.Errorf("with become: %v", err)
+	}
+	// A non-root login on Debian does not even find useradd.
+	h = acctBaseHost()
+	h.nosbin = true
+	_, _, err = acctRun(t, st, acctRecorder(h, false, false))
+	f = failure(t, err)
+	if !strings.Contains(f.Msg, "`useradd -m rbtu` exited 127: bash: line 1: useradd: command not found") ||
+		!strings.Contains(f.Hint, "/usr/sbin") || !strings.Contains(f.Hint, "set become = true") {
+		t.Errorf("not on PATH: %q (hint %q)", f.Msg, f.Hint)
+	}
+	// Through sudo a missing tool is a missing package, not a become.
+	h = acctBaseHost()
+	_, _, err = acctRun(t, mustDecode(t, "user", "name = \"koopark\"\nshell = \"/bin/zsh\""), &evidence.Recorder{BecomeOn: true, Transport: &scripted{reply: func(line string) (string, string, int) {
+		if strings.HasPrefix(line, "usermod") {
+			return "", "sudo: usermod: command not found\n", 1
+		}
+		r, _ := h.Run(context.Background(), transport.Command{Line: "getent passwd koopark; echo :$?; id -Gn koopark; echo :$?"})
+		return string(r.Stdout), "", 0
+	}}})
+	if f := failure(t, err); !strings.Contains(f.Hint, "not installed") {
+		t.Errorf("missing tool under sudo: %q (hint %q)", f.Msg, f.Hint)
 	}
 }
 
