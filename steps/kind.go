@@ -2,6 +2,13 @@
 // small Kind/Step interfaces below. The engine knows no kind by name: it
 // looks kinds up in a Registry, decodes each step's own attributes with the
 // kind's Spec, and drives the resulting Step through Plan and Apply.
+//
+// General kinds (any Linux host) have plain file names: check, command,
+// assert, file, copy, template, line, package, service, user, group.
+// Slurm kinds are the slurm_*.go files (create, modify, verify, grant,
+// preflight, test_job, prove_limit, sacct_check); the Slurm knowledge they
+// share (parsers, normalisation, hints) is package steps/slurm. Adding a
+// kind is adding a file here.
 package steps
 
 import (
