@@ -618,7 +618,7 @@ func rfWriteLine(w rfWriteSpec) string {
 	if w.validate != "" {
 		// Its stdout goes to stderr: stdout is for the lines parsed below.
 		v := strings.ReplaceAll(w.validate, "%s", `"$t"`)
-		fmt.Fprintf(&b, "{ %s; } >&2 || { echo %s >&2; exit %d; }; ", v, q(rfValidateFailedMarker), exitValidateFailed)
+		fmt.Fprintf(&b, "{ %s; } >&2 || { echo \"%s\" >&2; exit %d; }; ", v, rfValidateFailedMarker, exitValidateFailed)
 	}
 	switch w.guardSHA {
 	case "":
