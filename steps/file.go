@@ -192,6 +192,7 @@ func (s *fileStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 	case "directory":
 		switch {
 		case !f.exists:
+			// mkdir -p makes missing parents too: no parent check to fail.
 			_ = create("directory", "mkdir -p -- "+p)
 		case f.kind != "directory":
 			return Proposal{}, wrongKind("directory")

@@ -625,7 +625,8 @@ func rfWriteLine(w rfWriteSpec) string {
 	case "-":
 		fmt.Fprintf(&b, `if [ -e "$d" ]; then echo "runbook: $d was created since it was read" >&2; exit %d; fi; `, exitChangedMeanwhile)
 	default:
-		fmt.Fprintf(&b, `if [ "$(sha256sum < "$d" | cut -c1-64)" != %s ]; then echo "runbook: $d changed since it was read" >&2; exit %d; fi; `, w.guardSHA, exitChangedMeanwhile)
+		// Quoted although it is a checksum: it came from the host's output.
+		fmt.Fprintf(&b, `if [ "$(sha256sum < "$d" | cut -c1-64)" != %s ]; then echo "runbook: $d changed since it was read" >&2; exit %d; fi; `, q(w.guardSHA), exitChangedMeanwhile)
 	}
 	if w.backup {
 		b.WriteString(`if [ -e "$d" ]; then b="$d.$(date +%Y%m%d-%H%M%S)~"; cp -p -- "$d" "$b" || exit 1; echo "backup $b"; fi; `)
