@@ -979,3 +979,48 @@ step "fake" "a" {
 		t.Error("a missing run loaded")
 	}
 }
+
+// ---------------------------------------------------------------- blank checklist
+
+func TestBlankChecklistNamesProofCommands(t *testing.T) {
+	eng := newEngine(t, `
+step "fake" "a" {
+  title     = "Make a"
+  checklist = ["a exists", "a is right"]
+  id        = "a"
+}
+step "fake" "b" {
+  checklist = "b follows a"
+  id        = "b"
+  value     = step.a.value
+}
+step "fake" "quiet" {
+  id = "q"
+}
+step "fake" "boom" {
+  checklist = "never planned offline"
+  id        = "boom"
+  panic_in  = "plan"
+}
+`)
+	items, diags := eng.Blank()
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	var got []string
+	for _, it := range items {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%s", it.Step, it.Text, it.Proof, strings.Join(it.Commands, ";")))
+	}
+	want := []string{
+		// The probe the step runs offline and the command it would then run.
+		"a|a exists|Make a|probe a;apply a",
+		"a|a is right|Make a|probe a;apply a",
+		// Attributes known only after a: no commands can be named.
+		"b|b follows a|fake b|",
+		// A kind that panics offline still leaves the checklist printable.
+		"boom|never planned offline|fake boom|",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("blank checklist:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
