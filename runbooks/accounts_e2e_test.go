@@ -59,15 +59,19 @@ type acctResult struct {
 	report acctReport
 }
 
-// acctRunbook runs runbook on a runbook of testdata/accounts; for apply
-// it loads the run's report.
+// acctRunbook runs runbook on a runbook of testdata/accounts, or (an
+// absolute path) on a saved plan; for apply it loads the run's report.
 func acctRunbook(t *testing.T, verb, file string, args ...string) acctResult {
 	t.Helper()
 	if os.Getenv("TESTBED_RBADMIN_SUDO_PASSWORD") == "" {
 		t.Fatal("TESTBED_RBADMIN_SUDO_PASSWORD is not set: source the testbed's env file (set -a; . /tmp/runbook-testbed/env; set +a)")
 	}
 	state := t.TempDir()
-	argv := append([]string{verb, filepath.Join(repoRoot, "runbooks", "testdata", "accounts", file), "-i", inventory, "--state-dir", state}, args...)
+	argv := []string{verb, file, "--state-dir", state}
+	if !filepath.IsAbs(file) {
+		argv = []string{verb, filepath.Join(repoRoot, "runbooks", "testdata", "accounts", file), "-i", inventory, "--state-dir", state}
+	}
+	argv = append(argv, args...)
 	if verb == "apply" {
 		argv = append(argv, "--auto-approve")
 	}
@@ -179,8 +183,9 @@ func wantIn(t *testing.T, what, text string, wants ...string) {
 }
 
 // A user and two groups are created, changed and removed. Each time the
-// plan shows the change, apply makes it (getent agrees), and a second
-// apply and plan find nothing to do at one remote command per step.
+// plan shows the change, apply of that saved plan makes it (getent
+// agrees), and a second apply and plan find nothing to do at one remote
+// command per step.
 func TestAccountsUserGroupLifecycle(t *testing.T) {
 	acctCleanup(t)
 	t.Cleanup(func() { acctCleanup(t) })
@@ -201,7 +206,8 @@ func TestAccountsUserGroupLifecycle(t *testing.T) {
 			plan: []string{
 				"+ group1  create group " + acctGroup1, fmt.Sprintf("gid: (none) → %d", gid),
 				"+ group2  create group " + acctGroup2,
-				"+ user    create user " + acctUser, "groups: (none) → " + acctGroup1, "shell: (none) → /bin/sh", "comment: (none) → Runbook Test",
+				"+ user    create user " + acctUser + " (once group " + acctGroup1 + " is created)",
+				"groups: (none) → " + acctGroup1 + "\n", "shell: (none) → /bin/sh", "comment: (none) → Runbook Test",
 			},
 			commands: map[string]string{
 				"group1": fmt.Sprintf("sudo groupadd -g %d %s", gid, acctGroup1),
@@ -274,7 +280,8 @@ func TestAccountsUserGroupLifecycle(t *testing.T) {
 	for _, ph := range phases {
 		args := append(append([]string{}, base...), ph.vars...)
 		t.Run(ph.name, func(t *testing.T) {
-			p := acctRunbook(t, "plan", "accounts.hcl", append(args, "--detailed-exitcode", "--show-commands")...)
+			saved := filepath.Join(t.TempDir(), "accounts.plan")
+			p := acctRunbook(t, "plan", "accounts.hcl", append(args, "--detailed-exitcode", "--show-commands", "--out", saved)...)
 			if p.code != 2 {
 				t.Fatalf("plan exited %d, want 2 (changes pending)", p.code)
 			}
@@ -283,9 +290,11 @@ func TestAccountsUserGroupLifecycle(t *testing.T) {
 				wantIn(t, "plan --show-commands", p.stdout, "$ "+c)
 			}
 
-			r := acctRunbook(t, "apply", "accounts.hcl", args...)
+			// The saved plan applies: what apply finds is what the plan
+			// showed, the groups made by earlier steps included.
+			r := acctRunbook(t, "apply", saved)
 			if r.code != 0 {
-				t.Fatalf("apply exited %d", r.code)
+				t.Fatalf("apply of the saved plan exited %d", r.code)
 			}
 			for stepName, c := range ph.commands {
 				status, cmds, _, _ := r.step(t, stepName)

@@ -41,8 +41,8 @@ func (userKind) Spec() hcldec.ObjectSpec {
 func (userKind) ReadOnly() bool { return false }
 
 // PlansAhead: when an earlier step of the plan creates a group the user
-// is to be in, the plan shows the membership "(once created)" instead of
-// failing on the group that is not there yet.
+// is to be in, the plan shows the user's change "(once group G is
+// created)" instead of failing on the group that is not there yet.
 func (userKind) PlansAhead() bool { return true }
 
 // Validate checks what is known, so a bad name, uid, relative shell or a
@@ -308,8 +308,7 @@ func (s *userStep) groupsDiff(live userLive, primary string) (list, add, remove 
 }
 
 // missingGroup fails a plan on a group that does not exist, unless an
-// earlier step of the plan makes it; ok is true then (a plan's "(once
-// created)").
+// earlier step of the plan makes it; ahead is true then.
 func (s *userStep) missingGroup(ex Exec, live userLive, g string) (ahead bool, err error) {
 	if _, ok := live.groups[g]; ok {
 		return false, nil
@@ -339,16 +338,29 @@ func (s *userStep) diff(ex Exec, live userLive) (ch *userChange, action Action, 
 		return &userChange{argv: append(argv, s.name), verb: "removed"}, Modify, summary,
 			[]Change{{Field: "state", Current: "present (uid " + live.pw.uid + ")", Desired: "absent"}}, nil
 	}
-	// once marks a desired group that an earlier step of the plan creates.
-	once := func(g string) (string, error) {
+	// pending are the groups an earlier step of the plan creates. The
+	// summary names them and the changes do not: a saved plan's changes
+	// must be the ones apply finds once those steps ran.
+	var pending []string
+	need := func(g string) error {
 		ahead, err := s.missingGroup(ex, live, g)
-		if ahead {
-			return g + " (once created)", err
+		if ahead && !slices.Contains(pending, g) {
+			pending = append(pending, g)
 		}
-		return g, err
+		return err
+	}
+	once := func(summary string) string {
+		switch len(pending) {
+		case 0:
+			return summary
+		case 1:
+			return summary + " (once group " + pending[0] + " is created)"
+		}
+		return summary + " (once groups " + strings.Join(pending, ", ") + " are created)"
 	}
 	if !live.found {
-		return s.create(once)
+		ch, action, summary, changes, err := s.create(need)
+		return ch, action, once(summary), changes, err
 	}
 	var opts []string
 	var fields []string
@@ -365,11 +377,10 @@ func (s *userStep) diff(ex Exec, live userLive) (ch *userChange, action Action, 
 		g, exists := live.groups[s.group]
 		switch {
 		case !exists:
-			shown, err := once(s.group)
-			if err != nil {
+			if err := need(s.group); err != nil {
 				return nil, 0, "", nil, err
 			}
-			change("group", live.primary, shown, "-g", s.group)
+			change("group", live.primary, s.group, "-g", s.group)
 		case g.gid != live.pw.gid:
 			change("group", live.primary, s.group, "-g", s.group)
 		}
@@ -380,11 +391,10 @@ func (s *userStep) diff(ex Exec, live userLive) (ch *userChange, action Action, 
 		if len(add) > 0 || len(remove) > 0 {
 			var delta []string
 			for _, g := range add {
-				shown, err := once(g)
-				if err != nil {
+				if err := need(g); err != nil {
 					return nil, 0, "", nil, err
 				}
-				delta = append(delta, "+ "+shown)
+				delta = append(delta, "+ "+g)
 			}
 			for _, g := range remove {
 				delta = append(delta, "- "+g)
@@ -412,11 +422,11 @@ func (s *userStep) diff(ex Exec, live userLive) (ch *userChange, action Action, 
 		return nil, NoOp, fmt.Sprintf("already as desired: user %s (uid %s)", s.name, live.pw.uid), nil, nil
 	}
 	argv := append(append([]string{"usermod"}, opts...), s.name)
-	return &userChange{argv: argv, verb: "changed"}, Modify, "modify user " + s.name + ": " + strings.Join(fields, ", "), changes, nil
+	return &userChange{argv: argv, verb: "changed"}, Modify, once("modify user " + s.name + ": " + strings.Join(fields, ", ")), changes, nil
 }
 
 // create is useradd with every field the step sets; the plan lists them.
-func (s *userStep) create(once func(string) (string, error)) (*userChange, Action, string, []Change, error) {
+func (s *userStep) create(need func(string) error) (*userChange, Action, string, []Change, error) {
 	argv := []string{"useradd"}
 	var changes []Change
 	set := func(field, desired string, opts ...string) {
@@ -430,25 +440,23 @@ func (s *userStep) create(once func(string) (string, error)) (*userChange, Actio
 		set("uid", s.uid, "-u", s.uid)
 	}
 	if s.group != "" {
-		shown, err := once(s.group)
-		if err != nil {
+		if err := need(s.group); err != nil {
 			return nil, 0, "", nil, err
 		}
-		set("group", shown, "-g", s.group)
+		set("group", s.group, "-g", s.group)
 	}
-	var supp, shown []string
+	var supp []string
 	for _, g := range s.groups {
 		if g == s.group {
 			continue
 		}
-		sh, err := once(g)
-		if err != nil {
+		if err := need(g); err != nil {
 			return nil, 0, "", nil, err
 		}
-		supp, shown = append(supp, g), append(shown, sh)
+		supp = append(supp, g)
 	}
 	if len(supp) > 0 {
-		set("groups", strings.Join(shown, ","), "-G", strings.Join(supp, ","))
+		set("groups", strings.Join(supp, ","), "-G", strings.Join(supp, ","))
 	}
 	if s.shell != "" {
 		set("shell", s.shell, "-s", s.shell)
