@@ -237,7 +237,10 @@ func acctParseGroups(out string) (map[string]acctGroup, error) {
 // command. A permission error without become gets the fix: these tools
 // need root, and only become runs them through sudo.
 func acctFailure(ex Exec, cmd transport.Command, res transport.Result) error {
-	f := exitFailure(transport.Display(cmd), res).(*Failure)
+	f := &Failure{}
+	if !asFailure(exitFailure(transport.Display(cmd), res), &f) {
+		return exitFailure(transport.Display(cmd), res)
+	}
 	stderr := string(res.Stderr)
 	tool := cmd.Argv[0]
 	switch {

@@ -248,13 +248,12 @@ func (s *userStep) read(ctx context.Context, ex Exec) (userLive, error) {
 		return live, nil
 	}
 	if live.found {
-		// id prints the primary group first, then the others.
-		if secs[1].code != 0 {
-			return userLive{}, bad(fmt.Errorf("getent knows user %s but `id -Gn %s` exited %d", s.name, s.name, secs[1].code))
-		}
+		// id prints the primary group first, then the others. A gid with
+		// no group entry it prints as a number, and then exits 1: the
+		// list is still whole.
 		names := strings.Fields(secs[1].out)
 		if len(names) == 0 {
-			return userLive{}, bad(fmt.Errorf("`id -Gn %s` printed no group", s.name))
+			return userLive{}, bad(fmt.Errorf("getent knows user %s but `id -Gn %s` printed no group (exit %d)", s.name, s.name, secs[1].code))
 		}
 		live.primary, live.supp = names[0], names[1:]
 	}

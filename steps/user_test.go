@@ -442,7 +442,9 @@ func TestUserProbeParsing(t *testing.T) {
 		{"non-numeric uid", "rbtu:x:abc:100::/home/rbtu:/bin/sh\n:0\nusers\n:0\n", 0, "non-numeric id", ""},
 		{"answer missing", "rbtu:x:1500:100::/home/rbtu:/bin/sh\n:0\n", 0, "printed 1 of the 2 answers", ""},
 		{"getent failed", ":3\n:1\n", 0, "`getent passwd rbtu` exited 3", ""},
-		{"id failed for a known user", "rbtu:x:1500:100::/home/rbtu:/bin/sh\n:0\n:1\n", 0, "`id -Gn rbtu` exited 1", ""},
+		{"id failed for a known user", "rbtu:x:1500:100::/home/rbtu:/bin/sh\n:0\n:1\n", 0, "`id -Gn rbtu` printed no group (exit 1)", ""},
+		// id prints a gid without a group entry as a number and exits 1.
+		{"primary gid without a group", "rbtu:x:1500:4999::/home/rbtu:/bin/bash\n:0\n4999 video\n:1\n", 0, "", "/bin/bash"},
 		{"another user answered", "root:x:0:0::/root:/bin/sh\n:0\nroot\n:0\n", 0, `getent answered for user "root"`, ""},
 		{"shell failed", "", 2, "exited 2", ""},
 	}
@@ -458,6 +460,9 @@ func TestUserProbeParsing(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.name == "primary gid without a group" && (!p.Outputs["group"].RawEquals(str("4999")) || !p.Outputs["groups"].RawEquals(strList("video"))) {
+				t.Errorf("group %#v, groups %#v: want 4999 and [video]", p.Outputs["group"], p.Outputs["groups"])
 			}
 			if got := p.Outputs["shell"]; tt.shell == "/bin/bash" && !got.RawEquals(str(tt.shell)) {
 				t.Errorf("shell = %#v", got)
