@@ -29,18 +29,23 @@ step "check" "kernel" {
   argv      = ["uname", "-r"]
 }
 
-step "command" "make_dir" {
+# A directory with a mode: `file`, not `mkdir -p` in a command.
+step "file" "make_dir" {
   title     = "Create the scratch directory"
   checklist = "Create ${local.dir}"
-  argv      = ["mkdir", "-p", local.dir]
-  creates   = local.dir
+  path      = local.dir
+  state     = "directory"
+  mode      = "0755"
 }
 
-step "command" "marker" {
+# A file's whole content: `copy` writes it only when it differs, and the
+# plan shows the diff. No content on a command line.
+step "copy" "marker" {
   title      = "Write a marker file"
   checklist  = "Write the marker file"
-  command    = "printf 'kernel %s\\n' ${shellquote(trimspace(step.kernel.stdout))} > ${shellquote(local.dir)}/marker"
-  creates    = "${local.dir}/marker"
+  dest       = "${local.dir}/marker"
+  content    = "kernel ${trimspace(step.kernel.stdout)}\n"
+  mode       = "0644"
   depends_on = [step.make_dir]
 }
 

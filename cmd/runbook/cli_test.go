@@ -538,7 +538,7 @@ func TestApplyExampleTwice(t *testing.T) {
 			t.Errorf("checklist item %q ticked=%v evidence=%q", it.Text, it.Ticked, it.Evidence)
 		}
 	}
-	if ev := strings.Join(first.Checklist[1].Evidence, "\n"); !strings.Contains(ev, "`mkdir -p "+scratch+"` → exit 0") {
+	if ev := strings.Join(first.Checklist[1].Evidence, "\n"); !strings.Contains(ev, "`mkdir -p -- "+scratch+" && chmod 00755") || !strings.Contains(ev, "→ exit 0: after directory|755|") {
 		t.Errorf("make_dir evidence does not name the mkdir:\n%s", ev)
 	}
 	md, err := os.ReadFile(filepath.Join(dirs[0], "checklist.md"))

@@ -172,7 +172,7 @@ func TestApplyJSONEvents(t *testing.T) {
 			t.Errorf("step_finished %s duration_ms %v", ev["step"], ev["duration_ms"])
 		}
 	}
-	if md := events[4]; md["status"] != report.StatusChanged || md["changed"] != true || md["action"] != "run" {
+	if md := events[4]; md["status"] != report.StatusChanged || md["changed"] != true || md["action"] != "create" {
 		t.Errorf("make_dir step_finished = %v", md)
 	}
 	for i, ev := range events[11:15] {
