@@ -86,9 +86,9 @@ func (s *createStep) Resources() (reads, writes []string) {
 	case "qos":
 		return nil, []string{"qos/" + s.name}
 	case "account":
-		return nil, []string{"account/" + s.name, "assoc/" + s.name}
+		return nil, []string{"slurm-account/" + s.name, "assoc/" + s.name}
 	default:
-		return nil, []string{"user/" + s.name, "assoc/" + s.account}
+		return nil, []string{"slurm-user/" + s.name, "assoc/" + s.account}
 	}
 }
 

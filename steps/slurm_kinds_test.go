@@ -162,10 +162,10 @@ func TestResources(t *testing.T) {
 		{"create", `entity = "qos"
 name = "moonlight"`, nil, []string{"qos/moonlight"}},
 		{"create", `entity = "account"
-name = "viz-users"`, nil, []string{"account/viz-users", "assoc/viz-users"}},
+name = "viz-users"`, nil, []string{"slurm-account/viz-users", "assoc/viz-users"}},
 		{"create", `entity = "user"
 name = "koopark"
-account = "viz-users"`, nil, []string{"user/koopark", "assoc/viz-users"}},
+account = "viz-users"`, nil, []string{"slurm-user/koopark", "assoc/viz-users"}},
 		{"modify", `entity = "qos"
 name = "moonlight"
 set = { Priority = 1 }`, []string{"qos/moonlight"}, []string{"qos/moonlight"}},
