@@ -222,6 +222,9 @@ func TestPackageE2E(t *testing.T) {
 	}
 	wantLines(t, "notes", strings.Join(st.notes, "\n"), "hello: (absent) → "+candidate)
 	r.ticked(t)
+	// The checklist line shows the commands and the versions before and after.
+	wantLines(t, "checklist evidence", strings.Join(r.report.Checklist[0].Evidence, "\n"),
+		"`"+aptGetE2E+"--no-install-recommends install hello` → exit 0", "hello: (absent) → "+candidate)
 	r = pkgE2ERun(t, "apply", "package.hcl", "--var", names)
 	if st := r.step(t, "pkgs"); r.code != 0 || st.status != "unchanged" || len(st.commands) != 1 {
 		t.Errorf("second apply: exit %d, %s, ran %q", r.code, st.status, st.commands)
@@ -314,12 +317,24 @@ func TestPackageE2E(t *testing.T) {
 		t.Errorf("absent plan after apply exited %d", r.code)
 	}
 
-	// Without become, as rbadmin (not root), the plan says what to do.
+	// Without become, as rbadmin (not root), the plan says what to do,
+	// and an apply fails before changing anything: its checklist line
+	// stays unticked.
 	r = pkgE2ERun(t, "plan", "package.hcl", "--var", names, "--var", "become=false")
 	if r.code != 1 {
 		t.Errorf("plan without become exited %d, want 1", r.code)
 	}
 	wantLines(t, "plan without become", r.stdout, "changing packages needs root", "hint: set become = true")
+	r = pkgE2ERun(t, "apply", "package.hcl", "--var", names, "--var", "become=false")
+	if st := r.step(t, "pkgs"); r.code != 1 || st.status != "failed" || !strings.Contains(st.hint, "become = true") {
+		t.Errorf("apply without become: exit %d, %+v", r.code, st)
+	}
+	if it := r.report.Checklist[0]; it.Ticked || !strings.HasPrefix(it.Reason, "failed: changing packages needs root") {
+		t.Errorf("a failed step's line: ticked %v, reason %q", it.Ticked, it.Reason)
+	}
+	if s, _ := dpkgStatus(t, "hello"); s == "ii" {
+		t.Error("apply without become installed hello")
+	}
 }
 
 // cronPid reads cron's pid file and checks the process is alive; 0 when
