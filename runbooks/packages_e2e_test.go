@@ -495,3 +495,32 @@ func TestServiceE2E(t *testing.T) {
 		t.Errorf("plan after enable and stop exited %d", r.code)
 	}
 }
+
+// Bad input is refused by validate (exit 3) with the file and line of the
+// attribute, before any host is contacted.
+func TestPackageE2EBadInput(t *testing.T) {
+	tests := []struct {
+		file string
+		vars []string
+		line string
+		msg  string
+	}{
+		{"package.hcl", []string{`names=["hello=2.10-3"]`}, "names              = var.names", "version pins are not supported"},
+		{"package.hcl", []string{`names=["hello"]`, "state=installed"}, "state              = var.state", `not "installed" (write "present")`},
+		{"package.hcl", []string{`names=["hello"]`, "cache_valid_time=a day"}, "cache_valid_time   = var.cache_valid_time", `"a day" is not a duration`},
+		{"service.hcl", []string{"state=running"}, "state     = var.state", `not "running" (write "started")`},
+	}
+	for _, tt := range tests {
+		argv := []string{"validate", filepath.Join(repoRoot, "runbooks", "testdata", "packages", tt.file), "-i", inventory}
+		for _, v := range tt.vars {
+			argv = append(argv, "--var", v)
+		}
+		out, err := exec.Command(runbookBin, argv...).CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 3 {
+			t.Errorf("validate %s %v: %v, want exit 3\n%s", tt.file, tt.vars, err, out)
+			continue
+		}
+		wantLines(t, "validate output", string(out), "testdata/packages/"+tt.file+" line ", tt.line, tt.msg)
+	}
+}
