@@ -50,8 +50,6 @@ func (packageKind) Decode(cfg cty.Value) (Step, error) {
 	return decodePackage(cfg, true)
 }
 
-var packageStates = []string{"present", "absent", "latest"}
-
 // decodePackage checks every known attribute; complete is true in Decode,
 // where all are known and the step must be runnable.
 func decodePackage(cfg cty.Value, complete bool) (*packageStep, error) {
