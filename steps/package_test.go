@@ -53,9 +53,13 @@ func (h *fakeApt) Run(ctx context.Context, cmd transport.Command) (transport.Res
 
 func (h *fakeApt) answer(cmd transport.Command) (string, int) {
 	if strings.HasPrefix(cmd.Line, "export LC_ALL=C; if command -v apt-get") {
+		// A refresh-only step's probe names no package.
 		m := probeNamesRe.FindStringSubmatch(cmd.Line)
 		if m == nil {
-			return "cannot find the names in the probe", 2
+			if strings.Contains(cmd.Line, "dpkg-query -W") {
+				return "cannot find the names in the probe", 2
+			}
+			m = []string{"", ""}
 		}
 		mode := "latest"
 		switch {
@@ -408,6 +412,29 @@ func TestPackageCacheValidTime(t *testing.T) {
 		if err != nil || p.Action != steps.Modify || p.Changes[0].Current != "refreshed on every apply (no cache_valid_time)" {
 			t.Errorf("run %d: %v %v %v", i, err, p.Action, p.Changes)
 		}
+	}
+}
+
+// A step with update_cache and no names only keeps the lists fresh.
+func TestPackageRefreshOnly(t *testing.T) {
+	h := newFakeApt()
+	st := mustDecode(t, "package", `cache_valid_time = "5m"`)
+	p, out, rec, err := pkgRun(t, st, h, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Summary != "refresh apt lists (refreshed 10m ago)" || len(p.Changes) != 1 || out.Summary != "refreshed apt lists" || h.cache != h.now {
+		t.Errorf("plan %q %v, apply %q", p.Summary, p.Changes, out.Summary)
+	}
+	if lines := commandLines(rec); len(lines) != 3 || strings.Contains(lines[0], "dpkg-query -W") || !strings.HasSuffix(lines[1], " update") {
+		t.Errorf("ran %q", lines)
+	}
+	p, _, rec, err = pkgRun(t, st, h, true, true)
+	if err != nil || p.Action != steps.NoOp || p.Summary != "already satisfied: apt lists refreshed 0s ago" || len(rec.Commands()) != 1 {
+		t.Errorf("again: %v %v %q %q", err, p.Action, p.Summary, commandLines(rec))
+	}
+	if !p.Outputs["versions"].RawEquals(cty.MapValEmpty(cty.String)) {
+		t.Errorf("outputs %#v", p.Outputs)
 	}
 }
 

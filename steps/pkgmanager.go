@@ -127,34 +127,41 @@ func pkgProbeLine(state string, names []string, recommends *bool) string {
 	// mtime is when the lists were last refreshed; update-success-stamp
 	// is the stamp Ubuntu (and Ansible's apt module) use.
 	b.WriteString(`echo "@@apt $(id -u) $(date +%s) $(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists/partial /var/lib/apt/lists 2>/dev/null | sort -n | tail -n 1)"; `)
-	b.WriteString(`dpkg-query -W -f='${Package} ${db:Status-Abbrev} ${Version}\n' ` + words + ` 2>/dev/null; `)
-	// The simulation covers exactly what apply would pass to apt-get:
-	// the missing packages (present), all of them (latest: apt-get
-	// install upgrades the installed ones), the installed ones (absent).
-	// It runs only when there is something to simulate: each apt-get
-	// loads the whole package cache (seconds on a host without
-	// pkgcache.bin), while dpkg-query alone takes milliseconds. It also
-	// gives the versions apply would install, so `apt-cache policy` is
-	// not needed.
-	switch state {
-	case "present":
-		b.WriteString(`t=; for p in ` + words + `; do case "$(dpkg-query -W -f='${db:Status-Abbrev}' $p 2>/dev/null)" in ii*) ;; *) t="$t $p";; esac; done; v=install; `)
-	case "latest":
-		b.WriteString(`t="` + words + `"; v=install; `)
-	case "absent":
-		b.WriteString(`t=; for p in ` + words + `; do case "$(dpkg-query -W -f='${db:Status-Abbrev}' $p 2>/dev/null)" in ?n*|?c*|'') ;; *) t="$t $p";; esac; done; v=remove; `)
+	// Without names (a step that only refreshes the lists) only the
+	// header is wanted: dpkg-query, rpm and dnf list with no names would
+	// list every package there is.
+	if len(names) > 0 {
+		b.WriteString(`dpkg-query -W -f='${Package} ${db:Status-Abbrev} ${Version}\n' ` + words + ` 2>/dev/null; `)
+		// The simulation covers exactly what apply would pass to apt-get:
+		// the missing packages (present), all of them (latest: apt-get
+		// install upgrades the installed ones), the installed ones (absent).
+		// It runs only when there is something to simulate: each apt-get
+		// loads the whole package cache (seconds on a host without
+		// pkgcache.bin), while dpkg-query alone takes milliseconds. It also
+		// gives the versions apply would install, so `apt-cache policy` is
+		// not needed.
+		switch state {
+		case "present":
+			b.WriteString(`t=; for p in ` + words + `; do case "$(dpkg-query -W -f='${db:Status-Abbrev}' $p 2>/dev/null)" in ii*) ;; *) t="$t $p";; esac; done; v=install; `)
+		case "latest":
+			b.WriteString(`t="` + words + `"; v=install; `)
+		case "absent":
+			b.WriteString(`t=; for p in ` + words + `; do case "$(dpkg-query -W -f='${db:Status-Abbrev}' $p 2>/dev/null)" in ?n*|?c*|'') ;; *) t="$t $p";; esac; done; v=remove; `)
+		}
+		b.WriteString(`echo @@sim; if [ -n "$t" ]; then apt-get ` + simOpts + ` $v $t 2>&1; echo "@@rc $?"; else echo "@@rc 0"; fi; `)
 	}
-	b.WriteString(`echo @@sim; if [ -n "$t" ]; then apt-get ` + simOpts + ` $v $t 2>&1; echo "@@rc $?"; else echo "@@rc 0"; fi; `)
 	b.WriteString("elif command -v dnf >/dev/null 2>&1 || command -v yum >/dev/null 2>&1; then ")
 	// dnf and yum spell their list filters differently.
 	b.WriteString(`m=yum; a="list available"; u="list updates"; if command -v dnf >/dev/null 2>&1; then m=dnf; a="list --available"; u="list --upgrades"; fi; `)
 	// The oldest repomd.xml of the cache is the stalest repository.
 	b.WriteString(`echo "@@$m $(id -u) $(date +%s) $(find /var/cache/dnf /var/cache/libdnf5 /var/cache/yum -name repomd.xml -printf '%T@\n' 2>/dev/null | sort -n | head -n 1 | cut -d. -f1)"; `)
-	b.WriteString(`rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\n' ` + words + ` 2>&1; `)
-	if state != "absent" {
+	if len(names) > 0 {
+		b.WriteString(`rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}.%{ARCH}\n' ` + words + ` 2>&1; `)
+	}
+	if state != "absent" && len(names) > 0 {
 		b.WriteString(`echo @@avail; $m -C -q $a ` + words + ` 2>&1; echo "@@rc $?"; `)
 	}
-	if state == "latest" {
+	if state == "latest" && len(names) > 0 {
 		b.WriteString(`echo @@upgrades; $m -C -q $u ` + words + ` 2>&1; echo "@@rc $?"; `)
 	}
 	b.WriteString("else echo @@none; fi")

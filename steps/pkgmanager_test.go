@@ -507,6 +507,12 @@ done`)
 		}
 	}
 
+	// A refresh-only step reads no package: dpkg-query with no names
+	// would list every installed package.
+	if out := run(pkgProbeLine("present", nil, nil)); !strings.HasPrefix(out, "@@apt ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("refresh-only probe printed %q", out)
+	}
+
 	// dnf: no apt-get on the PATH.
 	for _, u := range []string{"apt-get", "dpkg-query"} {
 		os.Remove(filepath.Join(bin, u))
@@ -522,6 +528,9 @@ done`)
 	}
 	if out := run(pkgProbeLine("absent", []string{"bash"}, nil)); strings.Contains(out, "@@avail") {
 		t.Errorf("absent asks for the available list:\n%s", out)
+	}
+	if out := run(pkgProbeLine("latest", nil, nil)); !strings.HasPrefix(out, "@@dnf ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("refresh-only dnf probe printed %q", out)
 	}
 	os.Remove(filepath.Join(bin, "dnf"))
 	stub("yum", `echo "yum $*"`)
