@@ -506,7 +506,7 @@ func TestApplyExampleTwice(t *testing.T) {
 		t.Fatalf("first apply: want exit 0:\n%s", r)
 	}
 	noCrash(t, r)
-	if !strings.Contains(r.stdout, "Result: success. Checklist: 4 of 4 ticked.") {
+	if !strings.Contains(r.stdout, "Changed: 2 of 5 steps that ran.") || !strings.Contains(r.stdout, "Result: success. Checklist: 4 of 4 ticked.") {
 		t.Errorf("first apply summary:\n%s", r.stdout)
 	}
 	marker, err := os.ReadFile(scratch + "/marker")
@@ -554,6 +554,9 @@ func TestApplyExampleTwice(t *testing.T) {
 	r = runCLI(t, args...)
 	if r.code != exitOK {
 		t.Fatalf("second apply: want exit 0:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "Nothing changed (5 steps ran).") {
+		t.Errorf("the second apply does not say nothing changed:\n%s", r.stdout)
 	}
 	dirs = runDirs(t, state)
 	if len(dirs) != 2 {

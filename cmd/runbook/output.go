@@ -188,6 +188,25 @@ func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
 			ticked++
 		}
 	}
+	// What the apply changed, in one line: an admin re-running a runbook
+	// wants "nothing changed" said, not inferred from every step's status.
+	changed, ran := 0, 0
+	for _, h := range r.Hosts {
+		for _, s := range h.Steps {
+			if s.Started.IsZero() {
+				continue
+			}
+			ran++
+			if s.Changed {
+				changed++
+			}
+		}
+	}
+	if changed == 0 {
+		fmt.Fprintf(w, "\nNothing changed (%d steps ran).", ran)
+	} else {
+		fmt.Fprintf(w, "\nChanged: %d of %d steps that ran.", changed, ran)
+	}
 	result := r.Result
 	switch result {
 	case "success":
