@@ -295,7 +295,13 @@ func (s *packageStep) decide(st *pkgState) (*pkgPlan, []Change, error) {
 		case "upgrade":
 			changes = append(changes, Change{Field: op.name + " (dependency)", Current: op.from, Desired: op.to})
 		case "remove":
-			changes = append(changes, Change{Field: op.name + " (depends on a removed package)", Current: op.from, Desired: "(absent)"})
+			// Removing a package removes what depends on it; installing
+			// one can remove what conflicts with it (postfix for exim4).
+			why := " (removed by this transaction)"
+			if s.state == "absent" {
+				why = " (depends on a removed package)"
+			}
+			changes = append(changes, Change{Field: op.name + why, Current: op.from, Desired: "(absent)"})
 		}
 	}
 	if pp.refresh {
@@ -379,13 +385,15 @@ func (s *packageStep) summary(pp *pkgPlan, changes []Change) string {
 		parts = append(parts, "refresh "+listsName(pp.before.manager)+" ("+cacheAge(pp.before)+")")
 	}
 	versions := map[string]string{}
-	deps, dependents := 0, 0
+	deps := 0
+	var others []string
 	for _, c := range changes {
+		name, note, _ := strings.Cut(c.Field, " (")
 		switch {
-		case strings.HasSuffix(c.Field, " (dependency)"):
+		case note == "dependency)":
 			deps++
-		case strings.HasSuffix(c.Field, " (depends on a removed package)"):
-			dependents++
+		case note != "" && c.Desired == "(absent)":
+			others = append(others, name)
 		default:
 			versions[c.Field] = c.Desired
 		}
@@ -407,8 +415,11 @@ func (s *packageStep) summary(pp *pkgPlan, changes []Change) string {
 	if deps > 0 {
 		out += fmt.Sprintf(" (+%d %s)", deps, plural(deps, "dependency", "dependencies"))
 	}
-	if dependents > 0 {
-		out += fmt.Sprintf("; also removes %d %s that depend on it", dependents, plural(dependents, "package", "packages"))
+	if len(others) > 0 {
+		if len(others) > 5 {
+			others = append(others[:5], fmt.Sprintf("and %d more", len(others)-5))
+		}
+		out += "; also removes " + strings.Join(others, ", ")
 	}
 	return out
 }

@@ -227,6 +227,13 @@ func TestPkgDecideAptFixtures(t *testing.T) {
 				{"jq", "1.6-2.1+deb12u1", "(absent)"},
 				{"yq (depends on a removed package)", "3.1.0-3", "(absent)"},
 			}, ""},
+		// apt's own lines for an MTA that replaces another (Conflicts).
+		{"present shows what a conflict removes", packageStep{names: []string{"postfix"}, state: "present"},
+			"@@apt 0 1796188747 1796188245\n@@sim\nRemv exim4-daemon-light [4.96-15+deb12u11]\nInst postfix (3.7.11-0+deb12u1 Debian:12.15/oldstable [amd64])\nConf postfix (3.7.11-0+deb12u1 Debian:12.15/oldstable [amd64])\n@@rc 0\n",
+			"i:postfix|u:|r:", []Change{
+				{"postfix", "(absent)", "3.7.11-0+deb12u1"},
+				{"exim4-daemon-light (removed by this transaction)", "4.96-15+deb12u11", "(absent)"},
+			}, ""},
 		{"installed: nothing to do", packageStep{names: []string{"bash"}, state: "present"}, aptPresentInstalled, "i:|u:|r:", nil, ""},
 		{"unknown name fails the plan", packageStep{names: []string{"nosuchpkg", "hello"}, state: "present"}, aptPresentUnknown, "", nil,
 			"E: Unable to locate package nosuchpkg"},
@@ -262,6 +269,11 @@ func TestPkgDecideAptFixtures(t *testing.T) {
 			}
 			if !reflect.DeepEqual(changes, tt.changes) {
 				t.Errorf("changes =\n %v\nwant\n %v", changes, tt.changes)
+			}
+			if tt.name == "present shows what a conflict removes" {
+				if got := tt.step.summary(pp, changes); got != "install postfix 3.7.11-0+deb12u1; also removes exim4-daemon-light" {
+					t.Errorf("summary %q", got)
+				}
 			}
 		})
 	}
