@@ -201,9 +201,23 @@ func TestPackageE2E(t *testing.T) {
 	names := `names=["hello"]`
 
 	// present
+	offset := sshdLogSize(t)
 	r := pkgE2ERun(t, "plan", "package.hcl", "--var", names)
 	if r.code != 2 {
 		t.Fatalf("plan exited %d, want 2 (changes pending)", r.code)
+	}
+	// What sshd ran for the plan: the one probe, without sudo.
+	var probes int
+	for _, c := range commandsSince(t, offset) {
+		if strings.Contains(c, "sudo") || strings.Contains(c, "apt-get -y") {
+			t.Errorf("the plan ran %s", c)
+		}
+		if strings.Contains(c, "dpkg-query -W") {
+			probes++
+		}
+	}
+	if probes != 1 {
+		t.Errorf("sshd ran %d package probes for the plan, want 1", probes)
 	}
 	wantLines(t, "plan", r.stdout, "+ pkgs  install hello "+candidate, "hello: (absent) → "+candidate)
 	if s, _ := dpkgStatus(t, "hello"); s == "ii" {

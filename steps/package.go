@@ -213,7 +213,12 @@ func cacheAge(st *pkgState) string {
 	if st.cacheTime == 0 {
 		return "never refreshed"
 	}
-	return "refreshed " + pkgDuration(time.Duration(st.now-st.cacheTime)*time.Second) + " ago"
+	age := time.Duration(st.now-st.cacheTime) * time.Second
+	if age >= time.Minute {
+		// "2h ago", not "2h0m1s ago": an age is read, not compared.
+		age = age.Round(time.Minute)
+	}
+	return "refreshed " + pkgDuration(age) + " ago"
 }
 
 // decide compares the state with the step's and returns the plan, the

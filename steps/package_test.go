@@ -374,7 +374,7 @@ func TestPackageCacheValidTime(t *testing.T) {
 
 	// Two hours old: refresh, and the refreshed lists hold a newer hello
 	// the plan could not see; latest installs it after the refresh.
-	h.cache = h.now - 7200
+	h.cache = h.now - 7200 - 25 // an age is shown to the minute
 	h.refreshed = map[string]string{"hello": "2.10-4"}
 	p, _, rec, err = pkgRun(t, st, h, true, false)
 	if err != nil {
@@ -387,7 +387,7 @@ func TestPackageCacheValidTime(t *testing.T) {
 	if want := []string{aptInstall + "update", aptInstall + "install hello"}; !reflect.DeepEqual(p.Commands, want) {
 		t.Errorf("planned commands %q", p.Commands)
 	}
-	if h.cache != h.now-7200 {
+	if h.cache != h.now-7225 {
 		t.Fatal("the plan refreshed the lists")
 	}
 	_, out, rec, err := pkgRun(t, st, h, true, true)
