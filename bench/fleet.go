@@ -28,7 +28,40 @@ type fleet struct {
 	known   string // known_hosts with every address
 	pidfile []string
 	started []int // pids of the daemons (stopped by down)
+	// cg: the cpuacct cgroup the daemons are in ("" when the machine has
+	// no cgroup v1 cpuacct hierarchy); see server.
+	cg string
 }
+
+// cpuacctRoot is where the fleet's cgroup is made: accounting only (cpuacct
+// is mounted on its own here, so the group limits nothing).
+const cpuacctRoot = "/sys/fs/cgroup/cpuacct"
+
+// account puts the daemons into a cpuacct cgroup of their own, so that a
+// run's server-side CPU includes the commands its sessions run (sshd's
+// reaped children do not carry it). Without cgroup v1 cpuacct the
+// harness falls back to the listeners' cutime+cstime (sshd alone).
+func (f *fleet) account() {
+	if _, err := os.Stat(filepath.Join(cpuacctRoot, "cpuacct.usage")); err != nil {
+		logf("no cgroup v1 cpuacct at %s: sshd CPU will not include the remote commands", cpuacctRoot)
+		return
+	}
+	cg := filepath.Join(cpuacctRoot, "runbook-bench")
+	if err := os.MkdirAll(cg, 0o755); err != nil {
+		logf("cgroup %s: %v: sshd CPU will not include the remote commands", cg, err)
+		return
+	}
+	for _, pid := range f.listenerPids() {
+		if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			logf("cgroup %s: %v: sshd CPU will not include the remote commands", cg, err)
+			return
+		}
+	}
+	f.cg = cg
+}
+
+// server is the fleet as the side a run's server CPU is charged to.
+func (f *fleet) server() *server { return &server{pids: f.listenerPids(), cg: f.cg} }
 
 func (f *fleet) addr(i int) string { return fmt.Sprintf("127.0.0.%d", i) } // 1-based
 
@@ -125,27 +158,7 @@ func (f *fleet) up() error {
 		pidf := filepath.Join(sshdDir, fmt.Sprintf("sshd_%03d.pid", d))
 		logf := filepath.Join(sshdDir, fmt.Sprintf("sshd_%03d.log", d))
 		f.pidfile = append(f.pidfile, pidf)
-		var b strings.Builder
-		fmt.Fprintf(&b, "# Written by the runbook benchmark (bench/): host %d of %d.\nPort %d\nListenAddress %s\n", d+1, f.daemons(), f.port, f.addr(d+1))
-		fmt.Fprintf(&b, `HostKey %s
-PidFile %s
-AllowUsers %s
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-# useradd leaves the account locked; sshd without PAM refuses it.
-UsePAM yes
-UseDNS no
-PrintMotd no
-PrintLastLog no
-LogLevel ERROR
-MaxStartups 1000
-MaxSessions 200
-Subsystem sftp /usr/lib/openssh/sftp-server
-`, hostKey, pidf, f.user)
-		if err := os.WriteFile(cfg, []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(cfg, []byte(f.sshdConfig(d, hostKey, pidf, "ERROR")), 0o644); err != nil {
 			return err
 		}
 		if pid := readPid(pidf); pid > 0 && alive(pid) {
@@ -186,7 +199,70 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 			return err
 		}
 	}
+	f.account()
 	return nil
+}
+
+// sshdConfig is daemon d's configuration (0-based) at logLevel.
+func (f *fleet) sshdConfig(d int, hostKey, pidf, logLevel string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by the runbook benchmark (bench/): host %d of %d.\nPort %d\nListenAddress %s\n", d+1, f.daemons(), f.port, f.addr(d+1))
+	fmt.Fprintf(&b, `HostKey %s
+PidFile %s
+AllowUsers %s
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+# useradd leaves the account locked; sshd without PAM refuses it.
+UsePAM yes
+UseDNS no
+PrintMotd no
+PrintLastLog no
+LogLevel %s
+MaxStartups 1000
+MaxSessions 200
+Subsystem sftp /usr/lib/openssh/sftp-server
+`, hostKey, pidf, f.user, logLevel)
+	return b.String()
+}
+
+// setLogLevel rewrites every daemon's configuration with logLevel and
+// reloads it (SIGHUP: sshd re-executes itself, same pid, same mount
+// namespace, same -E log file), then waits until every address answers.
+// At VERBOSE sshd logs each connection ("Accepted publickey") and each
+// session ("Starting session: command …", "… subsystem 'sftp' …"): the
+// harness counts round trips with it, outside the measured runs.
+func (f *fleet) setLogLevel(logLevel string) error {
+	sshdDir := filepath.Join(f.dir, "sshd")
+	hostKey := filepath.Join(sshdDir, "ssh_host_ed25519_key")
+	for d := 0; d < f.daemons(); d++ {
+		cfg := filepath.Join(sshdDir, fmt.Sprintf("sshd_%03d.conf", d))
+		pidf := filepath.Join(sshdDir, fmt.Sprintf("sshd_%03d.pid", d))
+		if err := os.WriteFile(cfg, []byte(f.sshdConfig(d, hostKey, pidf, logLevel)), 0o644); err != nil {
+			return err
+		}
+		pid := readPid(pidf)
+		if pid <= 0 || !alive(pid) {
+			return fmt.Errorf("sshd %d is not running", d)
+		}
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			return err
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	for i := 1; i <= f.hosts; i++ {
+		if err := waitPort(f.addr(i), f.port, 5*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// logFile is the -E log of host i (1-based).
+func (f *fleet) logFile(i int) string {
+	return filepath.Join(f.dir, "sshd", fmt.Sprintf("sshd_%03d.log", i-1))
 }
 
 // down stops the fleet's daemons (started by this run or an earlier one).
@@ -200,6 +276,12 @@ func (f *fleet) down() {
 		}
 	}
 	f.started = nil
+	if f.cg != "" {
+		// Empty now (the daemons and their children are gone), unless a
+		// daemon of another run is in it; then it stays.
+		_ = os.Remove(f.cg)
+		f.cg = ""
+	}
 }
 
 // listenerPids are the sshd listeners: their cutime+cstime grows by the

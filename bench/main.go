@@ -2,7 +2,7 @@
 // this machine, and writes the results into docs/performance.md.
 //
 //	go run ./bench                      # everything (make bench)
-//	go run ./bench -workloads 1x20 -runs 3 -ansible=false -phase2=false   # a quick look
+//	go run ./bench -workloads 1x20 -runs 3 -ansible=false -phase2=false -files 0   # a quick look
 //
 // It starts its own sshd daemons on loopback addresses 127.0.0.1..N (port
 // -port, one daemon per address, each with a private /tmp so that the
@@ -10,8 +10,10 @@
 // ansible-playbook is missing, builds runbook and the raw x/crypto/ssh
 // baseline (bench/rawssh), and runs, alternating, on the same hosts and
 // steps: runbook, the raw baseline, ansible-playbook tuned and with
-// defaults. Then Phase 2 on the Slurm testbed (testbed/reset before each
-// run): runbook, bench/phase2/phase2.sh (one multiplexed ssh connection)
+// defaults. Then the files workload (files.go: a file, template, line
+// and copy step per host, first run and unchanged re-run, against tuned
+// Ansible; -files 0 leaves it out). Then Phase 2 on the Slurm testbed
+// (testbed/reset before each run): runbook, bench/phase2/phase2.sh (one multiplexed ssh connection)
 // and bench/phase2/phase2.yml. Then `runbook validate`/`plan` of large
 // generated runbooks and the Go benchmarks (go test -bench -benchmem).
 //
@@ -132,6 +134,7 @@ func mainErr() error {
 	for _, w := range workloads {
 		maxHosts = max(maxHosts, w.Hosts)
 	}
+	maxHosts = max(maxHosts, *flagFiles)
 	f := &fleet{dir: work, port: *flagPort, user: *flagUser, hosts: maxHosts}
 	if maxHosts > 0 {
 		logf("starting %d sshd daemon(s) for %d loopback hosts on port %d", f.daemons(), maxHosts, f.port)
@@ -167,7 +170,7 @@ func mainErr() error {
 				cmd := exec.Command(bin, "apply", w.runbook, "-i", w.inventory, "--auto-approve",
 					"--forks", fmt.Sprint(w.Hosts), "--state-dir", state)
 				cmd.Env = cleanEnv
-				s := measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-%s-%s.log", n, label, w.Name())), f.listenerPids())
+				s := measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-%s-%s.log", n, label, w.Name())), f.server())
 				os.RemoveAll(state)
 				return s
 			}
@@ -178,7 +181,7 @@ func mainErr() error {
 			cmd := exec.Command(rawBin, "-hosts", w.hostsTxt, "-key", f.key, "-known-hosts", f.known,
 				"-user", f.user, "-steps", fmt.Sprint(w.Steps), "-cmd", "echo 1")
 			cmd.Env = cleanEnv
-			return measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-raw-%s.log", n, w.Name())), f.listenerPids())
+			return measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-raw-%s.log", n, w.Name())), f.server())
 		}
 		runAnsible := func(cfg, play, label string) func(int) sample {
 			return func(int) sample {
@@ -187,7 +190,7 @@ func mainErr() error {
 				os.MkdirAll(cp, 0o700)
 				cmd := exec.Command("ansible-playbook", "-i", w.ansibleInv, "-f", fmt.Sprint(ansForks), play)
 				cmd.Env = benchEnv(map[string]string{"ANSIBLE_CONFIG": cfg, "ANSIBLE_SSH_CONTROL_PATH_DIR": cp})
-				s := measureAnsible(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-%s-%s.log", n, label, w.Name())), f.listenerPids(), cp)
+				s := measureAnsible(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-%s-%s.log", n, label, w.Name())), f.server(), cp)
 				os.RemoveAll(cp)
 				return s
 			}
@@ -213,6 +216,13 @@ func mainErr() error {
 		res.Synthetic[w.Name()] = alternate(runners, w.Name())
 	}
 
+	var files *filesResults
+	if *flagFiles > 0 {
+		if files, err = runFiles(work, f, rbBin, rawBin, ansTuned, next); err != nil {
+			return err
+		}
+	}
+
 	if *flagPhase2 {
 		if err := phase2(res, repo, work, rbBin, next); err != nil {
 			logf("phase 2 skipped: %v", err)
@@ -234,13 +244,27 @@ func mainErr() error {
 		res.GoBench = out
 	}
 	res.Ended = time.Now()
-	md := res.markdown()
-	fmt.Println(md)
-	if *flagOut != "" {
-		if err := writeReport(*flagOut, md); err != nil {
-			return err
+	// The main block only when something of it ran: a run of the files
+	// workload alone leaves the last full results in place.
+	if len(workloads) > 0 || *flagPhase2 || *flagCLI || *flagGoBench {
+		md := res.markdown()
+		fmt.Println(md)
+		if *flagOut != "" {
+			if err := writeReport(*flagOut, md); err != nil {
+				return err
+			}
+			logf("wrote %s", *flagOut)
 		}
-		logf("wrote %s", *flagOut)
+	}
+	if files != nil {
+		md := files.markdown(res.Facts)
+		fmt.Println(md)
+		if *flagOut != "" {
+			if err := writeBlock(*flagOut, filesBegin, filesEnd, md); err != nil {
+				return err
+			}
+			logf("wrote the files workload's block of %s", *flagOut)
+		}
 	}
 	return nil
 }
@@ -272,12 +296,15 @@ func alternate(runners []runner, label string) map[string][]sample {
 	return out
 }
 
-func measureAnsible(cmd *exec.Cmd, logPath string, serverPids []int, cpDir string) sample {
-	before := childrenCPU(serverPids)
+// measureAnsible is measure for ansible-playbook: its ssh masters are
+// ended after the run (their CPU is the run's), and the server side is
+// read once their connections are gone.
+func measureAnsible(cmd *exec.Cmd, logPath string, srv *server, cpDir string) sample {
+	before := srv.cpu()
 	s := measure(cmd, logPath, nil)
 	s.Detached, s.DetachedRSS = reapDetached(cpDir)
-	time.Sleep(150 * time.Millisecond)
-	s.Server = childrenCPU(serverPids) - before
+	srv.settle()
+	s.Server = srv.cpu() - before
 	return s
 }
 
@@ -377,8 +404,19 @@ func machineFacts() facts {
 	return f
 }
 
+// The markers of the generated blocks of docs/performance.md.
+const (
+	mainBegin, mainEnd   = "<!-- bench:begin -->", "<!-- bench:end -->"
+	filesBegin, filesEnd = "<!-- bench:files:begin -->", "<!-- bench:files:end -->"
+)
+
 func writeReport(path, generated string) error {
-	const begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+	return writeBlock(path, mainBegin, mainEnd, generated)
+}
+
+// writeBlock replaces the part of path between begin and end (the
+// markers included) with generated, or appends it when they are missing.
+func writeBlock(path, begin, end, generated string) error {
 	block := begin + "\n" + generated + "\n" + end + "\n"
 	old, err := os.ReadFile(path)
 	var body string

@@ -53,9 +53,53 @@ func netDial(addr string, port int) (net.Conn, error) {
 	return net.DialTimeout("tcp", net.JoinHostPort(addr, strconv.Itoa(port)), time.Second)
 }
 
-// measure runs cmd to the end and returns its wall time and rusage.
-// serverPids are sshd listeners whose children's CPU is charged to the run.
-func measure(cmd *exec.Cmd, logPath string, serverPids []int) sample {
+// server is the sshd side whose CPU a run is charged with.
+type server struct {
+	pids []int // the sshd listeners
+	// cg is a cgroup v1 cpuacct directory holding the listeners, and so
+	// every process they start: the per-connection sshd processes and the
+	// commands the sessions run. "": no cgroup, the listeners'
+	// cutime+cstime instead, which holds sshd's own CPU only (OpenSSH's
+	// processes do not pass the sessions' commands' CPU up to the
+	// listener).
+	cg string
+	// shared: other sessions use this server too (the testbed's sshd),
+	// whose children are never all gone.
+	shared bool
+}
+
+// cpu is the server side's CPU so far.
+func (s *server) cpu() time.Duration {
+	if s == nil {
+		return 0
+	}
+	if s.cg != "" {
+		if b, err := os.ReadFile(filepath.Join(s.cg, "cpuacct.usage")); err == nil {
+			ns, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			return time.Duration(ns)
+		}
+	}
+	return childrenCPU(s.pids)
+}
+
+// settle waits until the run's connections have ended on the server
+// (sshd ends and reaps a connection's processes a moment after the
+// client left): every connection is gone, or, on a shared server, a
+// fixed short while.
+func (s *server) settle() {
+	if s == nil {
+		return
+	}
+	if s.shared {
+		time.Sleep(150 * time.Millisecond)
+		return
+	}
+	waitReaped(s.pids, 10*time.Second)
+}
+
+// measure runs cmd to the end and returns its wall time and rusage, and
+// the CPU srv (nil: none) spent meanwhile.
+func measure(cmd *exec.Cmd, logPath string, srv *server) sample {
 	var s sample
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -64,7 +108,7 @@ func measure(cmd *exec.Cmd, logPath string, serverPids []int) sample {
 	}
 	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	before := childrenCPU(serverPids)
+	before := srv.cpu()
 	s.Load = loadAvg()
 	start := time.Now()
 	err = cmd.Run()
@@ -80,10 +124,42 @@ func measure(cmd *exec.Cmd, logPath string, serverPids []int) sample {
 	} else {
 		s.OK = true
 	}
-	// sshd reaps a connection's process a moment after the client left.
-	time.Sleep(150 * time.Millisecond)
-	s.Server = childrenCPU(serverPids) - before
+	srv.settle()
+	s.Server = srv.cpu() - before
 	return s
+}
+
+// waitReaped waits (at most max) until none of pids has a child left:
+// every connection of the run has ended and been reaped, so all of its
+// CPU is counted and none of it lands in the next run's (connections can
+// close late under load, e.g. once Ansible's ssh masters are ended).
+func waitReaped(pids []int, max time.Duration) {
+	if len(pids) == 0 {
+		return
+	}
+	parents := map[string]bool{}
+	for _, pid := range pids {
+		parents[strconv.Itoa(pid)] = true
+	}
+	deadline := time.Now().Add(max)
+	for {
+		busy := false
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			if e.Name()[0] < '0' || e.Name()[0] > '9' {
+				continue
+			}
+			pid, _ := strconv.Atoi(e.Name())
+			if f := procStat(pid); len(f) > 3 && parents[f[3]] {
+				busy = true
+				break
+			}
+		}
+		if !busy || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // childrenCPU sums cutime+cstime (CPU of reaped children) of pids.

@@ -71,7 +71,7 @@ ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -
 	}
 	tunedCfg := filepath.Join(work, "ansible-tuned.cfg")
 	sshdPid := readPid(filepath.Join(*flagTestbed, "sshd", "sshd.pid"))
-	server := []int{sshdPid}
+	srv := &server{pids: []int{sshdPid}, shared: true}
 
 	reset := func() error {
 		if out, err := run(filepath.Join(repo, "testbed", "reset")); err != nil {
@@ -106,7 +106,7 @@ ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -
 			cmd := exec.Command(bin, "apply", filepath.Join(repo, "runbooks", "phase2.hcl"), "-i", inv,
 				"--var", "account=hpc-users", "--auto-approve", "--state-dir", state)
 			cmd.Env = envList
-			s := measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-phase2-%s.log", n, label)), server)
+			s := measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-phase2-%s.log", n, label)), srv)
 			os.RemoveAll(state)
 			return s
 		})
@@ -117,7 +117,7 @@ ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -
 			n := next()
 			cmd := exec.Command("bash", filepath.Join(repo, "bench", "phase2", "phase2.sh"))
 			cmd.Env = envList
-			return measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-phase2-shell.log", n)), server)
+			return measure(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-phase2-shell.log", n)), srv)
 		})},
 		{"ansible", *flagP2Runs, withReset(func() sample {
 			n := next()
@@ -125,7 +125,7 @@ ansible_ssh_common_args='-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -
 			os.MkdirAll(cp, 0o700)
 			cmd := exec.Command("ansible-playbook", "-i", ini, filepath.Join(repo, "bench", "phase2", "phase2.yml"))
 			cmd.Env = benchEnv(mergeEnv(env, map[string]string{"ANSIBLE_CONFIG": tunedCfg, "ANSIBLE_SSH_CONTROL_PATH_DIR": cp}))
-			s := measureAnsible(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-phase2-ansible.log", n)), server, cp)
+			s := measureAnsible(cmd, filepath.Join(work, "logs", fmt.Sprintf("%04d-phase2-ansible.log", n)), srv, cp)
 			os.RemoveAll(cp)
 			return s
 		})},

@@ -198,7 +198,7 @@ func (r *results) markdown() string {
 		if r.Phase2Err != "" {
 			fmt.Fprintf(&b, "Not run: %s\n", r.Phase2Err)
 		} else {
-			fmt.Fprintf(&b, "| tool | runs | wall | min–max | × runbook | controller CPU | server CPU (sshd + Slurm commands) | peak RSS | load |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+			fmt.Fprintf(&b, "| tool | runs | wall | min–max | × runbook | controller CPU | testbed sshd CPU (sshd alone, not the Slurm commands: see bench/README.md) | peak RSS | load |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 			rb := summarise(r.Phase2["runbook"])
 			p2tools := []string{"runbook", "shell", "ansible"}
 			for _, v := range flagVariants {
@@ -312,4 +312,152 @@ func firstErr(ss []sample) string {
 		}
 	}
 	return ""
+}
+
+// filesMarkdown is the files workload's generated block.
+func (fr *filesResults) markdown(f facts) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Results of the files workload (`go run ./bench -files %d`)\n\n", fr.Hosts)
+	fmt.Fprintf(&b, "Run %s – %s (%s). Load average (1 / 5 / 15 min): %s at the start, %s at the end.\n\n",
+		fr.Started.UTC().Format("2006-01-02 15:04 MST"), fr.Ended.UTC().Format("15:04 MST"), fr.Ended.Sub(fr.Started).Round(time.Second), fr.LoadStart, fr.LoadEnd)
+	fmt.Fprintf(&b, "| machine | |\n| --- | --- |\n")
+	for _, kv := range [][2]string{
+		{"CPU", fmt.Sprintf("%s × %s cores", f.CPU, f.Cores)}, {"RAM", f.RAM}, {"OS", f.Debian + ", Linux " + f.Kernel},
+		{"Go", f.Go}, {"OpenSSH", f.OpenSSH}, {"Ansible", f.Ansible + " (" + f.Python + ")"},
+	} {
+		fmt.Fprintf(&b, "| %s | %s |\n", kv[0], strings.ReplaceAll(kv[1], "|", "/"))
+	}
+	hostSteps := fr.Hosts * filesSteps
+	fmt.Fprintf(&b, "\n%d hosts × %d steps = %d host-steps: a `file` directory (mode 0750), a `template` (9 lines from 4 vars, a loop), "+
+		"a `line` (key=value, `create`) and a `copy` (`content`), all in `%s` of each host's private /tmp, no become; "+
+		"Ansible: `file`, `template`, `lineinfile`, `copy`, tuned as for the echo workloads, `-f %d`. "+
+		"**First run**: nothing there (removed between runs, not timed), every step changes. **Re-run**: right after the same tool's first run, nothing to change. "+
+		"After each first run the harness checks every file's bytes and mode on every host; a re-run must report every step unchanged "+
+		"(runbook's report.json; `changed=0` in Ansible's PLAY RECAP). The raw x/crypto/ssh floor runs `echo 1` in as many sessions per host as "+
+		"runbook needs (8 on a first run: probe and write per step; 4 on a re-run); on the re-run it also replays the commands runbook's own re-run "+
+		"sent (its four probes per host, taken from report.json), which is what those probes cost on the hosts without runbook around them.\n\n",
+		fr.Hosts, filesSteps, hostSteps, filesDir, min(fr.Hosts, *flagAnsForks))
+	fmt.Fprintf(&b, "Wall time median (min–max); × runbook is the ratio of medians (in brackets: of the fastest runs); CPU as in the echo table; "+
+		"load is the median 1-minute load average when the runs started.\n\n")
+	fmt.Fprintf(&b, "| phase | tool | runs | wall | min–max | × runbook | controller CPU | CPU / host-step | sshd CPU / host-step | peak RSS | load |\n")
+	fmt.Fprintf(&b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	labels := map[string]string{"runbook": "runbook", "raw": "raw x/crypto/ssh, `echo 1` (floor)",
+		"raw-probes": "raw x/crypto/ssh, runbook's probe commands", "ansible-tuned": "Ansible tuned"}
+	var targets []target
+	for _, phase := range []string{"first run", "re-run, unchanged"} {
+		pick := func(r filesRun) sample {
+			if phase == "first run" {
+				return r.First
+			}
+			return r.Again
+		}
+		samplesOf := func(tool string) []sample {
+			var ss []sample
+			for _, r := range fr.Runs[tool] {
+				if phase == "first run" && r.NoFirst {
+					continue
+				}
+				ss = append(ss, pick(r))
+			}
+			return ss
+		}
+		stOf := func(tool string) stats { return summarise(samplesOf(tool)) }
+		rb := stOf("runbook")
+		for _, tool := range []string{"runbook", "raw", "raw-probes", "ansible-tuned"} {
+			ss := samplesOf(tool)
+			if len(ss) == 0 {
+				continue
+			}
+			st := summarise(ss)
+			runs := fmt.Sprint(st.N)
+			if st.Failed > 0 {
+				runs += fmt.Sprintf(" (+%d failed: %s)", st.Failed, firstErr(ss))
+			}
+			if st.N == 0 {
+				fmt.Fprintf(&b, "| %s | %s | %s | – | – | – | – | – | – | – | – |\n", phase, labels[tool], runs)
+				continue
+			}
+			rel := "1"
+			if tool != "runbook" && rb.N > 0 {
+				rel = fmt.Sprintf("%.2f (%.2f)", ratio(st.Wall, rb.Wall), ratio(st.Min, rb.Min))
+			}
+			rss := mb(st.MaxRSS)
+			if st.DetachedKB > 0 {
+				rss += fmt.Sprintf(" + masters %s", mb(st.DetachedKB))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | **%s** | %s–%s | %s | %s | %s | %s | %s | %.1f |\n", phase, labels[tool], runs,
+				secs(st.Wall), secs(st.Min), secs(st.Max), rel, secs(st.CPU), perTask(st.CPU, hostSteps), perTask(st.Server, hostSteps), rss, st.Load)
+		}
+		if an := stOf("ansible-tuned"); an.N > 0 && rb.N > 0 {
+			q := ratio(an.Wall, rb.Wall)
+			targets = append(targets, target{fmt.Sprintf("tuned Ansible / runbook ≥ 30, %s", phase),
+				fmt.Sprintf("%.1f (fastest runs: %.1f; %s vs %s)", q, ratio(an.Min, rb.Min), secs(an.Wall), secs(rb.Wall)), q >= 30, true})
+		}
+	}
+
+	// Round trips from runbook's own records.
+	var first, again []float64
+	allOne := true
+	for _, r := range fr.Runs["runbook"] {
+		if r.HostSteps == 0 {
+			continue
+		}
+		first = append(first, float64(r.FirstCmds)/float64(r.HostSteps))
+		again = append(again, float64(r.AgainCmds)/float64(r.HostSteps))
+		allOne = allOne && r.AgainCmds == r.HostSteps
+	}
+	if len(again) > 0 {
+		span := func(v []float64) string {
+			lo, hi := v[0], v[0]
+			for _, x := range v {
+				lo, hi = min(lo, x), max(hi, x)
+			}
+			if lo == hi {
+				return fmt.Sprintf("%.2f", lo)
+			}
+			return fmt.Sprintf("%.2f–%.2f", lo, hi)
+		}
+		fmt.Fprintf(&b, "\nRound trips per step, runbook (commands per host-step in report.json, %d measured runs): first run **%s**, re-run **%s**.\n",
+			len(again), span(first), span(again))
+		measured := fmt.Sprintf("%s commands per host-step in report.json (every run)", span(again))
+		if c, ok := fr.Sessions["runbook"]; ok && fr.Hosts > 0 {
+			measured += fmt.Sprintf("; sshd: %.1f sessions per host on %.1f connection(s) = %d steps + the run lock", float64(c[1].sessions())/float64(fr.Hosts),
+				float64(c[1].Conns)/float64(fr.Hosts), filesSteps)
+		}
+		targets = append([]target{{"re-run: one round trip per step (runbook)", measured, allOne, true}}, targets...)
+	}
+	if len(fr.Sessions) > 0 || fr.CountErr != "" {
+		fmt.Fprintf(&b, "\nWhat the hosts' sshd logged (one more first run and re-run of each tool after the measured ones, LogLevel VERBOSE meanwhile), per host:\n\n")
+		if fr.CountErr != "" {
+			fmt.Fprintf(&b, "Counting failed: %s\n", strings.ReplaceAll(fr.CountErr, "|", "/"))
+		}
+		fmt.Fprintf(&b, "| tool | run | connections | sessions | of them commands | sftp | sessions per step |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, tool := range []string{"runbook", "ansible-tuned"} {
+			c, ok := fr.Sessions[tool]
+			if !ok {
+				continue
+			}
+			for k, phase := range []string{"first run", "re-run"} {
+				h := float64(fr.Hosts)
+				perStep := fmt.Sprintf("%.2f", float64(c[k].sessions())/h/filesSteps)
+				if tool == "runbook" {
+					perStep = fmt.Sprintf("%.2f + the lock", (float64(c[k].sessions())/h-1)/filesSteps)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %s |\n", labels[tool], phase, float64(c[k].Conns)/h,
+					float64(c[k].sessions())/h, float64(c[k].Commands)/h, float64(c[k].SFTP)/h, perStep)
+			}
+		}
+		fmt.Fprintf(&b, "\nrunbook's sessions include one per host for its run lock, held for the whole run (a cost per run, not per step).\n")
+	}
+	if len(targets) > 0 {
+		fmt.Fprintf(&b, "\n### Targets of the files workload (issue 16)\n\n| target | measured | holds |\n| --- | --- | --- |\n")
+		for _, t := range targets {
+			verdict := "**no**"
+			if t.ok {
+				verdict = "yes"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", t.what, t.measured, verdict)
+		}
+	}
+	return b.String()
 }

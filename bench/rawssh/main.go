@@ -8,6 +8,11 @@
 //	rawssh -hosts hosts.txt -key id_ed25519 -known-hosts known_hosts -user rbbench -steps 20 -cmd 'echo 1'
 //
 // hosts.txt has one "address port" per line.
+//
+// With -cmd-file, each host runs its own commands instead: the file's
+// lines are "ADDRESS<TAB>COMMAND", in order, and the output is not
+// checked (-want is ignored), only the exit status. The benchmark's
+// files workload replays runbook's recorded probe commands with it.
 package main
 
 import (
@@ -34,6 +39,7 @@ func main() {
 	steps := flag.Int("steps", 20, "commands per host")
 	cmd := flag.String("cmd", "echo 1", "command line each step runs")
 	want := flag.String("want", "1\n", "expected stdout of each step (empty: not checked)")
+	cmdFile := flag.String("cmd-file", "", "per-host commands, \"ADDRESS<TAB>COMMAND\" lines (instead of -steps and -cmd)")
 	flag.Parse()
 
 	hosts, err := readHosts(*hostsFile)
@@ -60,13 +66,32 @@ func main() {
 		Timeout:           30 * time.Second,
 	}
 
+	var perHost map[string][]string
+	if *cmdFile != "" {
+		if perHost, err = readCmdFile(*cmdFile); err != nil {
+			fail(err)
+		}
+		*want = ""
+	}
+
 	errs := make([]error, len(hosts))
 	var wg sync.WaitGroup
 	for i, addr := range hosts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runHost(addr, cfg, *steps, *cmd, *want)
+			cmds := make([]string, *steps)
+			for k := range cmds {
+				cmds[k] = *cmd
+			}
+			if perHost != nil {
+				h, _, _ := net.SplitHostPort(addr)
+				if cmds = perHost[h]; len(cmds) == 0 {
+					errs[i] = fmt.Errorf("no commands for %s in %s", h, *cmdFile)
+					return
+				}
+			}
+			errs[i] = runHost(addr, cfg, cmds, *want)
 		}()
 	}
 	wg.Wait()
@@ -80,16 +105,37 @@ func main() {
 	if bad > 0 {
 		os.Exit(1)
 	}
+	if perHost != nil {
+		fmt.Printf("rawssh: %d host(s) ok, commands from %s\n", len(hosts), *cmdFile)
+		return
+	}
 	fmt.Printf("rawssh: %d host(s) × %d step(s) ok\n", len(hosts), *steps)
 }
 
-func runHost(addr string, cfg *ssh.ClientConfig, steps int, cmd, want string) error {
+// readCmdFile reads "ADDRESS<TAB>COMMAND" lines into address → commands.
+func readCmdFile(path string) (map[string][]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for n, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		addr, cmd, ok := strings.Cut(line, "\t")
+		if !ok || cmd == "" {
+			return nil, fmt.Errorf("%s:%d: want ADDRESS<TAB>COMMAND", path, n+1)
+		}
+		out[addr] = append(out[addr], cmd)
+	}
+	return out, nil
+}
+
+func runHost(addr string, cfg *ssh.ClientConfig, cmds []string, want string) error {
 	c, err := ssh.Dial("tcp", addr, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	for i := 0; i < steps; i++ {
+	for i, cmd := range cmds {
 		s, err := c.NewSession()
 		if err != nil {
 			return fmt.Errorf("step %d: %w", i+1, err)
