@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -123,6 +124,8 @@ type Engine struct {
 	readBy map[string]bool
 	// checklists are each step's lines (in order), the same on every host.
 	checklists [][]string
+	// dir is the runbook's directory (steps.Exec.SourceDir).
+	dir string
 
 	// Per-engine caches shared by the host goroutines: what is the same on
 	// every host is worked out once, not once per host and step.
@@ -144,7 +147,7 @@ func New(cfg *config.Config, vars map[string]cty.Value, opts Options) (*Engine, 
 	if opts.Redactor == nil {
 		opts.Redactor = evidence.NewRedactor()
 	}
-	e := &Engine{cfg: cfg, order: order, vars: vars, opts: opts, readBy: map[string]bool{}}
+	e := &Engine{cfg: cfg, order: order, vars: vars, opts: opts, readBy: map[string]bool{}, dir: filepath.Dir(cfg.Filename)}
 	for _, st := range order {
 		for _, r := range st.Refs {
 			e.readBy[r] = true

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -62,13 +61,10 @@ func (h *hostWalk) runStep(ctx context.Context, st *config.Step, rec *report.Ste
 	}
 	r.recorder = &evidence.Recorder{
 		Transport: h.tr, Redactor: h.e.opts.Redactor, BecomeOn: r.common.Become, Deadline: deadline,
-		Planning:   h.mode == ModePlan,
-		OnProgress: func(msg string) { h.emit(Event{Host: h.rec.Name, Step: rec, Kind: EventProgress, Message: msg}) },
-		Dir:        filepath.Dir(h.e.cfg.Filename),
-		PendingWrites: func(resource string) bool {
-			_, ok := h.writes[resource]
-			return ok
-		},
+		Planning:      h.mode == ModePlan,
+		OnProgress:    func(msg string) { h.emit(Event{Host: h.rec.Name, Step: rec, Kind: EventProgress, Message: msg}) },
+		Dir:           h.e.dir,
+		PendingWrites: h.pendingWrite,
 	}
 	defer func() {
 		// A panicking kind fails its step (and gets its cleanup) before

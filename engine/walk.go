@@ -180,6 +180,12 @@ func (w *walk) host(ctx context.Context, t Target, rec *report.Host) {
 	}
 }
 
+// pendingWrite reports whether an earlier step of this plan changes resource.
+func (h *hostWalk) pendingWrite(resource string) bool {
+	_, ok := h.writes[resource]
+	return ok
+}
+
 func (w *walk) hostError(rec *report.Host, err error, why string) {
 	rec.Error = w.e.opts.Redactor.Redact(err.Error())
 	rec.Hint = w.e.hint(err)
