@@ -88,7 +88,29 @@ tb_lock() {
 	mkdir -p "$TESTBED_DIR"
 	chmod 0755 "$TESTBED_DIR"
 	exec 9>"$TESTBED_DIR/.testbed-scripts.lock"
-	flock -w 600 9 || die "another testbed script holds $TESTBED_DIR/.testbed-scripts.lock"
+	if ! flock -w 600 9; then
+		lock_holders "$TESTBED_DIR/.testbed-scripts.lock"
+		die "another process holds $TESTBED_DIR/.testbed-scripts.lock:$LOCK_HOLDERS"
+	fi
+}
+
+# lock_holders FILE sets LOCK_HOLDERS to the processes other than this shell
+# that have FILE open, one "pid: command line" per line: a daemon that
+# inherited a lock shows up here. (No pipeline or $(…) around the scan: their
+# subshells would hold the same file and list themselves.)
+lock_holders() {
+	local file fd pid link cmd
+	file=$(readlink -f "$1")
+	LOCK_HOLDERS=""
+	for fd in /proc/[0-9]*/fd/*; do
+		link=$(readlink "$fd" 2>/dev/null) || continue
+		[[ "$link" == "$file" ]] || continue
+		pid=${fd#/proc/}
+		pid=${pid%%/*}
+		[[ $pid == "$$" ]] && continue
+		cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+		LOCK_HOLDERS+=$'\n'"  $pid: $cmd"
+	done
 }
 
 # ---------------------------------------------------------------- daemons

@@ -263,6 +263,68 @@ func TestResetLeavesOnlyNormalQoS(t *testing.T) {
 	}
 }
 
+// TestDaemonsHoldNoInheritedFiles starts every daemon afresh from ./up run
+// with an extra open file, then checks that no process still has that file
+// or the scripts' own lock open once ./up has returned. A daemon keeps what
+// it inherits for its whole life: a mariadbd started as `… &` left a copy of
+// ./up holding the scripts' lock, and on a fresh CI machine every later
+// testbed script waited ten minutes and failed.
+func TestDaemonsHoldNoInheritedFiles(t *testing.T) {
+	up(t)
+	mustRun(t, 5*time.Minute, "./down")
+
+	inherited, err := os.CreateTemp(t.TempDir(), "inherited-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inherited.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "./up")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.ExtraFiles = []*os.File{inherited} // fd 3 in ./up, as a caller's flock would be
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("./up after ./down: %v\n%s", err, out.String())
+	}
+
+	lock := filepath.Join(os.Getenv("TESTBED_DIR"), ".testbed-scripts.lock")
+	if os.Getenv("TESTBED_DIR") == "" {
+		lock = "/tmp/runbook-testbed/.testbed-scripts.lock"
+	}
+	for _, file := range []string{inherited.Name(), lock} {
+		if holders := openedBy(t, file); len(holders) > 0 {
+			t.Errorf("after ./up returned, %s is still open in:\n  %s", file, strings.Join(holders, "\n  "))
+		}
+	}
+}
+
+// openedBy lists "pid: command line" of every other process with file open.
+func openedBy(t *testing.T, file string) []string {
+	t.Helper()
+	fds, err := filepath.Glob("/proc/[0-9]*/fd/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprint(os.Getpid())
+	seen := map[string]bool{}
+	var holders []string
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err != nil || target != file {
+			continue
+		}
+		pid := strings.Split(fd, "/")[2]
+		if pid == self || seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+		holders = append(holders, pid+": "+strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")))
+	}
+	return holders
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
