@@ -7,6 +7,7 @@ package runbooks_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,12 +49,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testbedBroken holds the first testbed script failure of this test binary.
+// Later calls fail at once instead of each waiting out the scripts' own lock
+// timeout (ten minutes): a broken testbed must not eat CI's whole time budget.
+var testbedBroken error
+
 // testbed runs one of the testbed scripts and fails the test if it fails.
 func testbed(t *testing.T, script string, args ...string) {
 	t.Helper()
+	if testbedBroken != nil {
+		t.Fatalf("testbed/%s not run: an earlier testbed script failed in this run: %v", script, testbedBroken)
+	}
 	cmd := exec.Command(filepath.Join(repoRoot, "testbed", script), args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testbed/%s %v: %v\n%s", script, args, err, out)
+		testbedBroken = fmt.Errorf("testbed/%s %v: %v\n%s", script, args, err, out)
+		t.Fatal(testbedBroken)
 	}
 }
 

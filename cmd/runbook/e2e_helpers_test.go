@@ -56,12 +56,21 @@ func e2eRequireTestbed(t *testing.T) {
 	}
 }
 
+// e2eTestbedBroken holds the first testbed script failure of this test
+// binary. Later calls fail at once instead of each waiting out the scripts'
+// own lock timeout (ten minutes): a broken testbed must not eat CI's time.
+var e2eTestbedBroken error
+
 // e2eScript runs testbed/NAME.
 func e2eScript(t *testing.T, name string, args ...string) {
 	t.Helper()
+	if e2eTestbedBroken != nil {
+		t.Fatalf("testbed/%s not run: an earlier testbed script failed in this run: %v", name, e2eTestbedBroken)
+	}
 	cmd := exec.Command(filepath.Join(e2eRepoRoot, "testbed", name), args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testbed/%s %v: %v\n%s", name, args, err, out)
+		e2eTestbedBroken = fmt.Errorf("testbed/%s %v: %v\n%s", name, args, err, out)
+		t.Fatal(e2eTestbedBroken)
 	}
 }
 
