@@ -53,9 +53,23 @@ func TooLarge(what, path string, src []byte) *hcl.Diagnostic {
 	}
 }
 
+// CheckNesting refuses src when it nests deeper than MaxNesting, before
+// the recursive parser sees it; the check itself is a loop over tokens,
 // not recursive.
 func CheckNesting(path string, src []byte) hcl.Diagnostics {
 	tokens, _ := hclsyntax.LexConfig(src, path, hcl.InitialPos)
+	return checkDepth(tokens)
+}
+
+// CheckTemplateNesting is CheckNesting for a template file (templatefile,
+// the template kind): lexed as a template, its literal text is text, so
+// braces or parentheses in it (a shell script, a config file) do not count.
+func CheckTemplateNesting(path string, src []byte) hcl.Diagnostics {
+	tokens, _ := hclsyntax.LexTemplate(src, path, hcl.InitialPos)
+	return checkDepth(tokens)
+}
+
+func checkDepth(tokens hclsyntax.Tokens) hcl.Diagnostics {
 	depth := 0
 	for _, tok := range tokens {
 		switch tok.Type {

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -100,18 +101,23 @@ func resolve(baseDir, p string) (string, error) {
 
 // readText reads a file for file() and templatefile(): as Terraform, the
 // contents must be UTF-8 text, since a string holding other bytes would
-// be changed on its way to a host.
+// be changed on its way to a host. Like every file runbook reads, it is
+// cut at hcllimits.MaxFileBytes: file("/dev/zero") is an error, not a
+// process that runs out of memory.
 func readText(baseDir, p string) (string, error) {
 	path, err := resolve(baseDir, p)
 	if err != nil {
 		return "", err
 	}
-	b, err := os.ReadFile(path)
+	b, over, err := hcllimits.ReadCapped(path, hcllimits.MaxFileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("no file exists at %s", path)
 		}
 		return "", err
+	}
+	if over {
+		return "", fmt.Errorf("%s is larger than %d MiB, the most runbook reads of a file; is the path right?", path, hcllimits.MaxFileBytes>>20)
 	}
 	if !utf8.Valid(b) {
 		return "", fmt.Errorf("contents of %s are not valid UTF-8", path)
@@ -148,6 +154,11 @@ func templateFileFunc(baseDir string, fns map[string]function.Function) function
 		src, err := readText(baseDir, path)
 		if err != nil {
 			return cty.DynamicVal, function.NewArgError(0, err)
+		}
+		// HCL's parser is recursive: a template nested deeper than a
+		// runbook may be would overflow the stack, a crash no recover catches.
+		if diags := hcllimits.CheckTemplateNesting(path, []byte(src)); diags.HasErrors() {
+			return cty.DynamicVal, diags
 		}
 		expr, diags := hclsyntax.ParseTemplate([]byte(src), path, hcl.InitialPos)
 		if diags.HasErrors() {
