@@ -65,7 +65,10 @@ func loadRunbook(stderr io.Writer, path string, vf *varFlags) (*loaded, error) {
 		vars, d := cfg.ResolveVariables(vf.sources, os.Environ())
 		diags = append(diags, d...)
 		if !diags.HasErrors() {
+			// Lint errors too: a value that would change a command plan runs.
 			diags = append(diags, cfg.Lint(vars)...)
+		}
+		if !diags.HasErrors() {
 			printDiags(stderr, cfg, diags)
 			return &loaded{cfg: cfg, vars: vars}, nil
 		}
