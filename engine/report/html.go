@@ -45,6 +45,7 @@ type htmlView struct {
 	Headline                        []htmlPart
 	Started, Ended, Duration        string
 	Ticked, Total, Percent          int
+	TickedSummary                   string
 	Counts                          []htmlCount
 	Hosts                           []htmlHost
 	Checklist                       []htmlItem
@@ -98,6 +99,8 @@ type htmlItem struct {
 	Ticked     bool
 	Class      string
 	Evidence   [][]htmlPart
+	// CarriedFrom: ticked on an earlier run's evidence (--resume).
+	CarriedFrom string
 }
 
 type htmlVar struct{ Name, Value string }
@@ -205,6 +208,7 @@ func newHTMLView(r *Run) htmlView {
 	}
 	v.ResultClass, v.ResultLabel, v.ResultIcon = resultStyle(r.Result)
 	v.Ticked, v.Total = r.Tally()
+	v.TickedSummary = r.TickedSummary()
 	if v.Total > 0 {
 		v.Percent = v.Ticked * 100 / v.Total
 	}
@@ -295,7 +299,7 @@ func newHTMLView(r *Run) htmlView {
 
 	idx := newStepIndex(r)
 	for _, it := range r.Checklist {
-		iv := htmlItem{Text: codeSpans(it.Text), Host: it.Host, Step: it.Step, Reason: codeSpans(it.Reason), Ticked: it.Ticked}
+		iv := htmlItem{Text: codeSpans(it.Text), Host: it.Host, Step: it.Step, Reason: codeSpans(it.Reason), Ticked: it.Ticked, CarriedFrom: it.CarriedFrom}
 		for _, e := range it.Evidence {
 			iv.Evidence = append(iv.Evidence, codeSpans(e))
 		}

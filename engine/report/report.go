@@ -6,6 +6,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,14 +28,30 @@ type Run struct {
 	Ended         time.Time         `json:"ended"`
 	Result        string            `json:"result"` // success, failed, interrupted, planned
 	Variables     map[string]string `json:"variables,omitempty"`
-	Hosts         []*Host           `json:"hosts"`
-	Checklist     []ChecklistItem   `json:"checklist"`
+	// RunbookSHA256 and VariableDigests bind an apply to what it was made
+	// from, digested as a saved plan digests it: --resume carries this
+	// run's evidence over only to an apply of the same runbook with the
+	// same variable values.
+	RunbookSHA256   string                    `json:"runbook_sha256,omitempty"`
+	VariableDigests map[string]VariableDigest `json:"variable_digests,omitempty"`
+	Hosts           []*Host                   `json:"hosts"`
+	Checklist       []ChecklistItem           `json:"checklist"`
 
 	// Redactor, when set, is applied to every string of the run before
 	// any rendering is written (report.json, checklist.md, report.html,
 	// junit.xml, metrics): a second guard behind the redaction done where
 	// evidence is recorded. It is never serialised.
 	Redactor Redactor `json:"-"`
+}
+
+// VariableDigest is one variable's value as a digest (planfile.Variable
+// without the value): a SHA-256, or for a sensitive value a salted
+// Argon2id digest, so that a record passed around does not give a short
+// secret away to brute force.
+type VariableDigest struct {
+	Sensitive bool   `json:"sensitive,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+	Argon2id  string `json:"argon2id,omitempty"`
 }
 
 // Redactor replaces secret values in a string; *evidence.Redactor is one.
@@ -88,7 +105,8 @@ type Step struct {
 	// Outputs are the step's results (step.<name>.*) as cty JSON with
 	// their type, so --resume can hand them to later steps.
 	Outputs *Outputs `json:"outputs,omitempty"`
-	// ResumedFrom names the run whose evidence this step reuses.
+	// ResumedFrom names the run whose evidence this step reuses (the run
+	// that gathered it, however many resumes ago).
 	ResumedFrom string `json:"resumed_from,omitempty"`
 }
 
@@ -123,6 +141,9 @@ type ChecklistItem struct {
 	// codes), or Reason why it is not ticked.
 	Evidence []string `json:"evidence,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
+	// CarriedFrom names the earlier run whose evidence ticked the line
+	// (--resume): it was not gathered in this run.
+	CarriedFrom string `json:"carried_from,omitempty"`
 }
 
 // HasEvidence reports whether the step gathered anything in this run that
@@ -152,11 +173,48 @@ func (r *Run) BuildChecklist() {
 				default:
 					item.Ticked = true
 					item.Evidence = s.evidenceFor(i+1, len(s.Checklist))
+					if s.ResumedFrom != "" {
+						// Said on the line itself: a kind's labels may leave
+						// the step's "evidence from run" note off it.
+						item.CarriedFrom = s.ResumedFrom
+						item.Evidence = append([]string{CarriedLabel(s.ResumedFrom)}, item.Evidence...)
+					}
 				}
 				r.Checklist = append(r.Checklist, item)
 			}
 		}
 	}
+}
+
+// CarriedLabel heads the evidence of a line ticked on an earlier run's
+// evidence.
+func CarriedLabel(runID string) string {
+	return "carried over by --resume from run " + runID + ": gathered in that run, not in this one"
+}
+
+// TickedSummary says how many checklist items are ticked and on whose
+// evidence: "6 of 11 items ticked on evidence from this run", or, after
+// --resume, how many of them rest on evidence carried over.
+func (r *Run) TickedSummary() string {
+	ticked, carried := 0, 0
+	var from []string
+	for _, it := range r.Checklist {
+		if !it.Ticked {
+			continue
+		}
+		ticked++
+		if it.CarriedFrom != "" {
+			carried++
+			if !slices.Contains(from, it.CarriedFrom) {
+				from = append(from, it.CarriedFrom)
+			}
+		}
+	}
+	if carried == 0 {
+		return fmt.Sprintf("%d of %d items ticked on evidence from this run", ticked, len(r.Checklist))
+	}
+	return fmt.Sprintf("%d of %d items ticked: %d on evidence from this run, %d on evidence carried over by --resume from run %s",
+		ticked, len(r.Checklist), ticked-carried, carried, strings.Join(from, ", "))
 }
 
 // evidenceFor is what backs checklist line n of lines. A kind may label

@@ -154,13 +154,7 @@ func Markdown(r *Run) string {
 	fmt.Fprintf(&b, "# %s — completion checklist\n\n", title)
 	fmt.Fprintf(&b, "Run `%s` (%s), %s → %s, result: **%s**.\n\n", r.ID, r.Mode,
 		r.Started.UTC().Format(time.RFC3339), r.Ended.UTC().Format(time.RFC3339), r.Result)
-	ticked := 0
-	for _, it := range r.Checklist {
-		if it.Ticked {
-			ticked++
-		}
-	}
-	fmt.Fprintf(&b, "%d of %d items ticked on evidence from this run.\n\n", ticked, len(r.Checklist))
+	fmt.Fprintf(&b, "%s.\n\n", r.TickedSummary())
 	multiHost := len(r.Hosts) > 1
 	for _, it := range r.Checklist {
 		mark := " "
