@@ -116,18 +116,34 @@ variable "job_user" {
   type        = string
   default     = ""
   description = "User who submits the test job. Empty: the user runbook logs in as (the guide: koopark)."
+  validation {
+    # It is the sudo -u user of the submission and the preflight's checks.
+    condition     = var.job_user == "" || can(regex("^[a-z_][a-z0-9_.-]{0,31}$", var.job_user))
+    error_message = "job_user must be a login name: lower-case letters, digits, '.', '_' or '-', starting with a letter or '_' (or empty: the user runbook logs in as)."
+  }
 }
 
+# job_gres and job_time are written into the test job's batch script
+# (#SBATCH lines, which bash runs): anything beyond the shapes below, such
+# as a newline, would become a command the job runs.
 variable "job_gres" {
   type        = string
   default     = "gpu:1"
-  description = "GRES the test job asks for (sbatch --gres)."
+  description = "GRES the test job asks for (sbatch --gres): gpu:N or gpu:TYPE:N."
+  validation {
+    condition     = can(regex("^gpu(:[A-Za-z0-9_.-]{1,64})?:[1-9][0-9]{0,3}$", var.job_gres))
+    error_message = "job_gres must look like gpu:N or gpu:TYPE:N (e.g. gpu:1, gpu:a100:2): a GPU count of 1 or more, with an optional GPU type of letters, digits, '.', '_' or '-'."
+  }
 }
 
 variable "job_time" {
   type        = string
   default     = "00:05:00"
-  description = "Time limit of the test job (sbatch --time)."
+  description = "Time limit of the test job (sbatch --time): MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS."
+  validation {
+    condition     = can(regex("^([0-9]{1,6}(:[0-9]{1,2}){0,2}|[0-9]{1,4}-[0-9]{1,2}(:[0-9]{1,2}){0,2})$", var.job_time))
+    error_message = "job_time must be a Slurm time limit: minutes (5), MM:SS, HH:MM:SS (00:05:00), D-HH, D-HH:MM or D-HH:MM:SS (1-00:00:00)."
+  }
 }
 
 variable "prove_limits" {
