@@ -232,6 +232,9 @@ func (e *Engine) NewRun(mode Mode) *report.Run {
 	if rb := e.cfg.Runbook; rb != nil {
 		r.Runbook, r.Title = rb.Name, rb.Title
 	}
+	if mode == ModeApply {
+		e.bindInputs(r)
+	}
 	for _, v := range e.cfg.Variables {
 		val, ok := e.vars[v.Name]
 		switch {

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
+	"github.com/runbook-hpc/runbook/engine/planfile"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
@@ -13,6 +16,11 @@ import (
 // run again without any probe (a test job) is carried over from the
 // earlier run, with its evidence and results, labelled as coming from
 // that run; every step with a probe is re-checked against the live state.
+// Evidence is carried over only to an apply of the same runbook with the
+// same variable values: a test job run with x=A proves nothing about x=B.
+// A resume with other inputs is refused rather than half-resumed: without
+// --resume the apply re-checks every probe anyway, and runs again only
+// the steps that cannot be probed.
 
 // LoadRun reads the run a --resume names (a run id or id prefix under
 // root, or a run directory), through report.Load: a record from a newer
@@ -25,19 +33,100 @@ func LoadRun(root, ref string) (*report.Run, error) {
 	return report.Load(dir)
 }
 
+// bindInputs records what an apply is made from as a saved plan records
+// it (planfile.Build): the runbook file's SHA-256 and each variable's
+// digest, a salted Argon2id one for a sensitive value. A runbook not read
+// from a file gets no digests, and its runs cannot be resumed.
+func (e *Engine) bindInputs(r *report.Run) {
+	sensitive := map[string]bool{}
+	for _, v := range e.cfg.Variables {
+		sensitive[v.Name] = v.Sensitive
+	}
+	f, err := planfile.Build(&report.Run{}, e.cfg.Filename, "", e.vars, sensitive)
+	if err != nil {
+		return
+	}
+	r.RunbookSHA256 = f.RunbookSHA256
+	r.VariableDigests = make(map[string]report.VariableDigest, len(f.Variables))
+	for name, v := range f.Variables {
+		r.VariableDigests[name] = report.VariableDigest{Sensitive: v.Sensitive, SHA256: v.SHA256, Argon2id: v.Argon2id}
+	}
+}
+
+// resumable reports why prev cannot be resumed by this apply, or nil: it
+// must be a failed or interrupted apply of the same runbook file, made
+// with the same variable values. The message names what differs, never a
+// value.
+func (e *Engine) resumable(prev *report.Run) error {
+	if name := e.cfg.Runbook.Name; prev.Runbook != name {
+		return fmt.Errorf("that run is of runbook %q, not %q", prev.Runbook, name)
+	}
+	if prev.Mode != string(ModeApply) {
+		return fmt.Errorf("that run is a %s, not an apply", prev.Mode)
+	}
+	switch prev.Result {
+	case ResultFailed, ResultInterrupted:
+	case ResultRunning:
+		// A record left "running" is of an apply that was killed.
+	default:
+		return fmt.Errorf("that run's result is %s: only a failed or interrupted apply can be resumed; apply again without --resume", prev.Result)
+	}
+	const advice = "its evidence is carried over only to an apply of the same runbook with the same variable values; apply without --resume (every step with a probe is re-checked either way)"
+	if prev.RunbookSHA256 == "" {
+		return fmt.Errorf("that run recorded no digest of its runbook and variables, so nothing shows it was made from the same ones; %s", advice)
+	}
+	if now, err := planfile.FileSHA256(e.cfg.Filename); err != nil || now != prev.RunbookSHA256 {
+		return fmt.Errorf("the runbook %s changed since that run; %s", e.cfg.Filename, advice)
+	}
+	switch differ := e.variablesDiffering(prev.VariableDigests); len(differ) {
+	case 0:
+	case 1:
+		return fmt.Errorf("the value of %s differs from that run's; %s", differ[0], advice)
+	default:
+		return fmt.Errorf("the values of %s differ from that run's; %s", strings.Join(differ, ", "), advice)
+	}
+	return nil
+}
+
+// variablesDiffering names the variables whose value differs from the
+// digests of an earlier run ("var.pw (sensitive)"), as a saved plan's
+// variables are checked (planfile.File.CheckVariables), one at a time so
+// that each is named in words of its own.
+func (e *Engine) variablesDiffering(digests map[string]report.VariableDigest) []string {
+	names := map[string]bool{}
+	for n := range digests {
+		names[n] = true
+	}
+	for n := range e.vars {
+		names[n] = true
+	}
+	var differ []string
+	for n := range names {
+		d, then := digests[n]
+		_, now := e.vars[n]
+		one := planfile.File{Variables: map[string]planfile.Variable{n: {Sensitive: d.Sensitive, SHA256: d.SHA256, Argon2id: d.Argon2id}}}
+		if then != now || len(one.CheckVariables(e.vars)) > 0 {
+			if d.Sensitive {
+				n += " (sensitive)"
+			}
+			differ = append(differ, "var."+n)
+		}
+	}
+	sort.Strings(differ)
+	return differ
+}
+
 // resumed is an earlier run's step records, by host and step.
 type resumed struct {
 	runID string
 	steps map[stepKey]*report.Step
 }
 
-// resumeFrom checks that prev can be resumed by this engine's runbook.
+// resumeFrom checks that prev can be resumed by this apply
+// (ErrInvalidResume, saying why, when not).
 func (e *Engine) resumeFrom(prev *report.Run) (*resumed, error) {
-	if name := e.cfg.Runbook.Name; prev.Runbook != name {
-		return nil, fmt.Errorf("%w %s: that run is of runbook %q, not %q", ErrInvalidResume, prev.ID, prev.Runbook, name)
-	}
-	if prev.Mode != string(ModeApply) {
-		return nil, fmt.Errorf("%w %s: that run is a %s, not an apply", ErrInvalidResume, prev.ID, prev.Mode)
+	if err := e.resumable(prev); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrInvalidResume, prev.ID, err)
 	}
 	r := &resumed{runID: prev.ID, steps: map[stepKey]*report.Step{}}
 	for _, h := range prev.Hosts {
@@ -83,6 +172,10 @@ func (r *stepRun) carryOver(p steps.Proposal) bool {
 	r.describe(p)
 	r.carried, r.outputs = prev, vals
 	r.rec.Status, r.rec.Changed, r.rec.ResumedFrom = prev.Status, prev.Changed, r.resume.runID
+	if prev.ResumedFrom != "" {
+		// Resumed twice: the evidence is still that of the first run.
+		r.rec.ResumedFrom = prev.ResumedFrom
+	}
 	r.rec.Summary = "resumed: " + prev.Summary + " (in run " + r.resume.runID + ")"
 	r.setResult(vals, prev.Changed, prev.Status)
 	return true

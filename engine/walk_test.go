@@ -644,7 +644,9 @@ step "fake" "a" {
 // ---------------------------------------------------------------- resume
 
 func TestResume(t *testing.T) {
-	eng := newEngine(t, `
+	// From a file: a run binds its runbook file's digest, and a resume
+	// needs it (resume_inputs_test.go).
+	eng := engineFromFile(t, writeResumeRunbook(t, header+`
 step "fake" "job" {
   id     = "job"
   action = "run"
@@ -653,7 +655,7 @@ step "fake" "after" {
   id    = "after"
   value = step.job.value
 }
-`)
+`))
 	// The first apply: the job ran, the step after it failed.
 	s := newScript().on("probe job", answer{exit: 1}).on("apply job", answer{out: "4242"}).
 		on("probe after", answer{exit: 1}).on("apply after", answer{exit: 3})
