@@ -153,7 +153,7 @@ func (w *walk) host(ctx context.Context, t Target, rec *report.Host) {
 		rec.Transport = d
 	}
 	if w.lock != nil {
-		release, err := acquireLock(ctx, tr, w.e.cfg.Runbook.Name, w.lock.holder, w.lock.force)
+		release, err := acquireLock(ctx, tr, w.e.cfg, w.lock.holder, w.lock.force)
 		if err != nil {
 			w.hostError(rec, err, "the host is locked by another apply")
 			var locked *LockedError

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -877,19 +878,38 @@ step "fake" "a" {
 
 // ---------------------------------------------------------------- lock
 
+// localLockPath is where this user's apply on this machine locks runbook;
+// removed when the test ends.
+func localLockPath(t *testing.T, runbook string) string {
+	t.Helper()
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := engine.LockPath(runbook, host, me)
+	os.Remove(path)
+	t.Cleanup(func() { os.Remove(path) })
+	return path
+}
+
 func TestRunLock(t *testing.T) {
 	eng := newEngine(t, `
 step "fake" "a" {
   id = "a"
 }
 `)
-	path := engine.LockPath("walk")
-	os.Remove(path)
-	t.Cleanup(func() { os.Remove(path) })
+	path := localLockPath(t, "walk")
 	local := transport.NewLocal(transport.LocalConfig{})
 	withLock := func() *script { s := newScript().on("probe a", answer{exit: 0}); s.local = local; return s }
 
 	// A lock left by another apply refuses the host, naming the holder.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte("owner=someone run=old\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/report"
 )
 
@@ -513,7 +512,7 @@ step "command" "slow" {
   command = "touch %s; sleep 30"
 }
 `, id, started)
-	lock := engine.LockPath("fault-crash-" + id)
+	lock := e2eLockPath(t, "koopark", "fault-crash-"+id)
 	t.Cleanup(func() { os.Remove(lock) })
 	p, _ := e2eApply(t, src, "", nil)
 	e2eWaitFor(t, 30*time.Second, "the step to start", p, func() bool { return e2eExists(started) })
@@ -581,7 +580,7 @@ step "command" "after" {
 			if s := e2eStep(t, rep, "after"); s.Status != report.StatusNotRun {
 				t.Errorf("step after is %q, want not_run", s.Status)
 			}
-			if _, err := os.Stat(engine.LockPath("fault-sig-" + id)); !os.IsNotExist(err) {
+			if _, err := os.Stat(e2eLockPath(t, "koopark", "fault-sig-"+id)); !os.IsNotExist(err) {
 				t.Errorf("the run lock is still on the host after the interrupted apply: %v", err)
 			}
 			deadline := time.Now().Add(5 * time.Second)

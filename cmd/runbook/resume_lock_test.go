@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +77,24 @@ step "assert" "uses_count" {
 	}
 }
 
+// localLockPath is where this user's apply on this machine locks runbook;
+// removed when the test ends.
+func localLockPath(t *testing.T, runbook string) string {
+	t.Helper()
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := engine.LockPath(runbook, host, me)
+	os.Remove(path)
+	t.Cleanup(func() { os.Remove(path) })
+	return path
+}
+
 // The run lock: a second apply of the same runbook on a host is refused
 // while the first holds it; --force-unlock takes over a stale lock.
 func TestApplyRefusedWhileLocked(t *testing.T) {
@@ -84,8 +103,10 @@ func TestApplyRefusedWhileLocked(t *testing.T) {
 runbook "`+name+`" {}
 step "check" "hello" { argv = ["true"] }
 `)
-	lock := engine.LockPath(name)
-	t.Cleanup(func() { os.Remove(lock) })
+	lock := localLockPath(t, name)
+	if err := os.MkdirAll(filepath.Dir(lock), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(lock, []byte("owner=someone@elsewhere pid=1 started=2026-11-25T00:00:00Z run=x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +163,7 @@ func TestLockSharedByTwoNamesOfOneMachine(t *testing.T) {
 runbook "`+name+`" {}
 step "check" "hold" { argv = ["sleep", "1"] }
 `)
-	t.Cleanup(func() { os.Remove(engine.LockPath(name)) })
+	localLockPath(t, name)
 	inv := filepath.Join(t.TempDir(), "inventory.hcl")
 	if err := os.WriteFile(inv, []byte("host \"a\" {\n  local = true\n}\n\nhost \"b\" {\n  local = true\n}\n"), 0o600); err != nil {
 		t.Fatal(err)
