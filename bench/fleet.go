@@ -14,9 +14,10 @@ import (
 
 // fleet is N loopback "hosts" 127.0.0.1..N on one port, one sshd each.
 // Each daemon runs in its own mount namespace with a private /tmp, so the
-// hosts do not share what runbook keeps on a host (its run lock
-// /tmp/runbook-<name>.lock: 50 "hosts" sharing one /tmp would lock each
-// other out). The work directory must therefore not be under /tmp.
+// hosts do not share what the workloads write there, and its own UTS
+// namespace with a hostname of its own, so they do not share runbook's run
+// lock (~/.runbook/locks/<uname -n>/: 50 "hosts" with one name would lock
+// each other out). The work directory must therefore not be under /tmp.
 // (OpenSSH accepts at most 16 ListenAddress entries per daemon; with a
 // daemon per host that limit does not arise.)
 type fleet struct {
@@ -170,9 +171,10 @@ func (f *fleet) up() error {
 			f.started = append(f.started, readPid(pidf))
 			continue
 		}
-		// A private /tmp for this host: unshare a mount namespace and bind
-		// the host's own directory over /tmp before sshd starts (it keeps
-		// the namespace when it daemonizes).
+		// A private /tmp and hostname for this host: unshare a mount and a
+		// UTS namespace, bind the host's own directory over /tmp and name
+		// the host before sshd starts (it keeps the namespaces when it
+		// daemonizes).
 		tmp := filepath.Join(f.dir, "hosttmp", fmt.Sprintf("h%03d", d+1))
 		if err := os.MkdirAll(tmp, 0o755); err != nil {
 			return err
@@ -180,8 +182,9 @@ func (f *fleet) up() error {
 		if err := os.Chmod(tmp, os.ModePerm|os.ModeSticky); err != nil {
 			return err
 		}
-		if _, err := run("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-			`mount --bind "$1" /tmp && exec /usr/sbin/sshd -f "$2" -E "$3"`, "sh", tmp, cfg, logf); err != nil {
+		if _, err := run("unshare", "--mount", "--uts", "--propagation", "private", "--", "/bin/sh", "-c",
+			`mount --bind "$1" /tmp && hostname "$4" && exec /usr/sbin/sshd -f "$2" -E "$3"`,
+			"sh", tmp, cfg, logf, fmt.Sprintf("rbbench-h%03d", d+1)); err != nil {
 			return err
 		}
 		deadline := time.Now().Add(5 * time.Second)
