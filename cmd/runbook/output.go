@@ -214,7 +214,11 @@ func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
 	case "failed", "interrupted":
 		result = paint(ansiRed, result)
 	}
-	fmt.Fprintf(w, "\nResult: %s. Checklist: %d of %d ticked. Record: %s\n", result, ticked, len(r.Checklist), dir)
+	checklist := fmt.Sprintf("%d of %d ticked", ticked, len(r.Checklist))
+	if n, from := r.Carried(); n > 0 {
+		checklist += fmt.Sprintf(", %d of them on evidence carried over by --resume from run %s", n, strings.Join(from, ", "))
+	}
+	fmt.Fprintf(w, "\nResult: %s. Checklist: %s. Record: %s\n", result, checklist, dir)
 }
 
 func printFailure(w io.Writer, cross, host string, s *report.Step, verbose bool) {

@@ -196,25 +196,27 @@ func CarriedLabel(runID string) string {
 // evidence: "6 of 11 items ticked on evidence from this run", or, after
 // --resume, how many of them rest on evidence carried over.
 func (r *Run) TickedSummary() string {
-	ticked, carried := 0, 0
-	var from []string
+	ticked, total := r.Tally()
+	carried, from := r.Carried()
+	if carried == 0 {
+		return fmt.Sprintf("%d of %d items ticked on evidence from this run", ticked, total)
+	}
+	return fmt.Sprintf("%d of %d items ticked: %d on evidence from this run, %d on evidence carried over by --resume from run %s",
+		ticked, total, ticked-carried, carried, strings.Join(from, ", "))
+}
+
+// Carried counts the ticked items that rest on evidence carried over by
+// --resume, and names the runs it was gathered in.
+func (r *Run) Carried() (n int, from []string) {
 	for _, it := range r.Checklist {
-		if !it.Ticked {
-			continue
-		}
-		ticked++
-		if it.CarriedFrom != "" {
-			carried++
+		if it.Ticked && it.CarriedFrom != "" {
+			n++
 			if !slices.Contains(from, it.CarriedFrom) {
 				from = append(from, it.CarriedFrom)
 			}
 		}
 	}
-	if carried == 0 {
-		return fmt.Sprintf("%d of %d items ticked on evidence from this run", ticked, len(r.Checklist))
-	}
-	return fmt.Sprintf("%d of %d items ticked: %d on evidence from this run, %d on evidence carried over by --resume from run %s",
-		ticked, len(r.Checklist), ticked-carried, carried, strings.Join(from, ", "))
+	return n, from
 }
 
 // evidenceFor is what backs checklist line n of lines. A kind may label
