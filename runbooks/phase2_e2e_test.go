@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runbook-hpc/runbook/engine"
 )
 
 var (
@@ -531,10 +534,20 @@ func TestPhase2ConcurrentApplyRefused(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the first apply holds the lock on the host.
+	// Wait until the first apply holds the lock on the host: koopark's own,
+	// as sudo lets koopark run sacctmgr but not the lock command.
+	koopark, err := user.Lookup("koopark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := engine.LockPath("phase2", host, koopark)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, err := os.Stat("/tmp/runbook-phase2.lock"); err == nil {
+		if _, err := os.Stat(lock); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -555,7 +568,7 @@ func TestPhase2ConcurrentApplyRefused(t *testing.T) {
 			t.Errorf("refused apply ran step %s (%s)", s.Name, s.Status)
 		}
 	}
-	if _, err := os.Stat("/tmp/runbook-phase2.lock"); !os.IsNotExist(err) {
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("lock left after both applies: %v", err)
 	}
 }

@@ -61,7 +61,7 @@ func TestFaultSSHDKilledMidStep(t *testing.T) {
 	inv := e2eWrite(t, "inventory.hcl", e2eHostBlock("own", "koopark", sshd.port, sshd.knownHosts))
 	started, after := e2eMarker(t, "started"), e2eMarker(t, "after")
 	name := e2eName("fault-sshd-")
-	t.Cleanup(func() { os.Remove("/tmp/runbook-" + name + ".lock") })
+	t.Cleanup(func() { os.Remove(e2eLockPath(t, "koopark", name)) })
 	p, state := e2eApply(t, fmt.Sprintf(`
 runbook %q { hosts = "own" }
 
@@ -114,7 +114,7 @@ func TestFaultProxyDropsMidOutput(t *testing.T) {
 	inv := e2eWrite(t, "inventory.hcl", e2eHostBlock("proxied", "koopark", port, kh))
 	after := e2eMarker(t, "after")
 	name := e2eName("fault-proxy-")
-	t.Cleanup(func() { os.Remove("/tmp/runbook-" + name + ".lock") })
+	t.Cleanup(func() { os.Remove(e2eLockPath(t, "koopark", name)) })
 	p, state := e2eApply(t, fmt.Sprintf(`
 runbook %q { hosts = "proxied" }
 
@@ -618,7 +618,7 @@ step "command" "nap" {
 			}
 			e2eNoProcs(t, "koopark", "sleep 60$", 5*time.Second)
 			// The run lock is released on the way out.
-			if lock := "/tmp/runbook-" + name + ".lock"; e2eExists(lock) {
+			if lock := e2eLockPath(t, "koopark", name); e2eExists(lock) {
 				t.Errorf("the interrupted run left its lock %s", lock)
 				os.Remove(lock)
 			}

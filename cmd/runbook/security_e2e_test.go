@@ -826,7 +826,7 @@ step "command" "nap" {
 	old := syscall.Umask(0)
 	p := e2eStart(t, nil, "apply", rb, "-i", e2eInventory, "--auto-approve", "--state-dir", state)
 	syscall.Umask(old)
-	lock := "/tmp/runbook-" + name + ".lock"
+	lock := e2eLockPath(t, "koopark", name)
 	e2eWaitFor(t, 20*time.Second, "the step to start", p, func() bool { return e2eExists(started) })
 	if fi, err := os.Stat(lock); err != nil {
 		t.Errorf("no run lock on the host during the run: %v", err)
