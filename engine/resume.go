@@ -172,11 +172,12 @@ func (r *stepRun) carryOver(p steps.Proposal) bool {
 	r.describe(p)
 	r.carried, r.outputs = prev, vals
 	r.rec.Status, r.rec.Changed, r.rec.ResumedFrom = prev.Status, prev.Changed, r.resume.runID
-	if prev.ResumedFrom != "" {
-		// Resumed twice: the evidence is still that of the first run.
-		r.rec.ResumedFrom = prev.ResumedFrom
-	}
 	r.rec.Summary = "resumed: " + prev.Summary + " (in run " + r.resume.runID + ")"
+	if prev.ResumedFrom != "" {
+		// Resumed twice: the evidence, and what it said, are still the
+		// first run's.
+		r.rec.ResumedFrom, r.rec.Summary = prev.ResumedFrom, prev.Summary
+	}
 	r.setResult(vals, prev.Changed, prev.Status)
 	return true
 }

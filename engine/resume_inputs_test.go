@@ -199,8 +199,8 @@ func TestResumeCarriesWithSameInputs(t *testing.T) {
 	}
 
 	third := apply(t, engineFromFile(t, path, "x=A"), one(secondScript()), engine.ApplyOptions{Resume: second})
-	if job := stepOf(t, third, "h1", "job"); job.ResumedFrom != "run-1" {
-		t.Errorf("resumed twice: resumed_from %q, want the run that ran the job", job.ResumedFrom)
+	if job := stepOf(t, third, "h1", "job"); job.ResumedFrom != "run-1" || job.Summary != "resumed: applied job (in run run-1)" {
+		t.Errorf("resumed twice: resumed_from %q, summary %q: want the run that ran the job", job.ResumedFrom, job.Summary)
 	}
 	if third.Result != engine.ResultSuccess {
 		t.Errorf("third run: %s", third.Result)
