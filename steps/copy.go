@@ -3,10 +3,10 @@ package steps
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -110,10 +110,15 @@ func readSource(ex Exec, source string) ([]byte, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(ex.SourceDir(), p)
 	}
-	b, err := os.ReadFile(p)
+	// Capped as file() is: a source of /dev/zero must fail, not fill memory.
+	b, over, err := hcllimits.ReadCapped(p, hcllimits.MaxFileBytes)
 	if err != nil {
 		return nil, &Failure{Msg: fmt.Sprintf("cannot read source %s: %v", p, err),
 			Hint: "source is a file on the machine running runbook, relative to the runbook's directory"}
+	}
+	if over {
+		return nil, &Failure{Msg: fmt.Sprintf("source %s is larger than %d MiB, the most runbook reads of a file", p, hcllimits.MaxFileBytes>>20),
+			Hint: "is the path right? copy is for configuration files, not bulk data"}
 	}
 	return b, nil
 }

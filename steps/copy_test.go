@@ -209,6 +209,13 @@ func TestCopySourceBinaryAndLarge(t *testing.T) {
 		t.Errorf("the probe of a file over the cap sent %d bytes", n)
 	}
 
+	// A source of /dev/zero (or anything over the file cap) is refused by
+	// name instead of filling the controller's memory.
+	_, err = mustDecode(t, "copy", `dest = "`+dest+`"`+"\nsource = \"/dev/zero\"").Plan(context.Background(), rfRecorder(runbookDir, true))
+	if err == nil || !strings.Contains(err.Error(), "/dev/zero is larger than 16 MiB") {
+		t.Errorf("source /dev/zero: err = %v, want it refused as too large", err)
+	}
+
 	_, err = mustDecode(t, "copy", `dest = "`+dest+`"`+"\nsource = \"missing.txt\"").Plan(context.Background(), rfRecorder(runbookDir, true))
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(runbookDir, "missing.txt")) {
 		t.Errorf("missing source: err = %v, want it named relative to the runbook", err)
