@@ -168,7 +168,8 @@ locals {
     Priority       = var.priority
     MaxJobsPerUser = var.max_jobs_per_user
   }
-  job_output = "/tmp/test-moonlight-qos-%j.out"
+  # Relative: in the new private directory the test job runs in.
+  job_output = "test-moonlight-qos-%j.out"
 }
 
 # ------------------------------------------------------------------- steps

@@ -206,7 +206,7 @@ func TestPhase2FreshThenIdempotent(t *testing.T) {
 		t.Errorf("checklist.md does not tick 8 items:\n%s", r.md)
 	}
 	// The evidence names the real commands, exit codes and output.
-	for _, want := range []string{"sacctmgr -i add qos moonlight", "sacctmgr -i modify qos moonlight set", "sbatch --parsable /tmp/test_moonlight_qos.sh", "→ exit 0"} {
+	for _, want := range []string{"sacctmgr -i add qos moonlight", "sacctmgr -i modify qos moonlight set", "sbatch --parsable --chdir=/tmp/runbook-test-job.", "→ exit 0"} {
 		if !strings.Contains(r.md, want) {
 			t.Errorf("checklist.md lacks evidence %q", want)
 		}
@@ -215,9 +215,9 @@ func TestPhase2FreshThenIdempotent(t *testing.T) {
 	// Each of the test job's lines shows the evidence that proves it, not
 	// all of the step's (issue 14, bug 6).
 	for _, c := range []struct{ line, has, hasNot string }{
-		{"submit the test job", "`sbatch --parsable /tmp/test_moonlight_qos.sh`", "`cat "},
+		{"submit the test job", "`sbatch --parsable --chdir=/tmp/runbook-test-job.", "`cat "},
 		{"confirm the job's QoS", "QOS=moonlight", "`sbatch "},
-		{"check the job log", "`cat /tmp/test-moonlight-qos-", "`scontrol show job"},
+		{"check the job log", "`cat /tmp/runbook-test-job.", "`scontrol show job"},
 	} {
 		for _, it := range r.report.Checklist {
 			if !strings.HasPrefix(it.Text, c.line) {

@@ -62,6 +62,8 @@ func TestTestJobCancelWaitsForSlurmctld(t *testing.T) {
 		switch {
 		case line == "id -un":
 			return "koopark\n", "", 0
+		case strings.HasPrefix(line, "mktemp -d "):
+			return "/tmp/runbook-test-job.AbCdEf1234\n", "", 0
 		case strings.HasPrefix(line, "sbatch"):
 			return "42\n", "", 0
 		case strings.HasPrefix(line, "scontrol show job"):
@@ -116,6 +118,8 @@ func TestTestJobCancelReportsOrphan(t *testing.T) {
 		switch {
 		case line == "id -un":
 			return "koopark\n", "", 0
+		case strings.HasPrefix(line, "mktemp -d "):
+			return "/tmp/runbook-test-job.AbCdEf1234\n", "", 0
 		case strings.HasPrefix(line, "sbatch"):
 			return "43\n", "", 0
 		case strings.HasPrefix(line, "scontrol"):

@@ -332,7 +332,9 @@ func TestTestJobLabelsItsEvidence(t *testing.T) {
 		switch line {
 		case "id -un":
 			return "koopark\n", "", 0
-		case "sbatch --parsable /tmp/runbook-test-job.sh":
+		case "mktemp -d /tmp/runbook-test-job.XXXXXXXXXX":
+			return "/tmp/runbook-test-job.AbCdEf1234\n", "", 0
+		case "sbatch --parsable --chdir=/tmp/runbook-test-job.AbCdEf1234 /tmp/runbook-test-job.sh":
 			return "42\n", "", 0
 		case "scontrol show job 42":
 			return show, "", 0
@@ -355,9 +357,9 @@ expect_output = ["QoS: moonlight"]`)
 	}}}}}
 	r.BuildChecklist()
 	want := [][]string{
-		{"`sbatch --parsable /tmp/runbook-test-job.sh` → exit 0: 42", "uploaded /tmp/runbook-test-job.sh", "submitted job 42 as koopark"},
+		{"`sbatch --parsable --chdir=/tmp/runbook-test-job.AbCdEf1234 /tmp/runbook-test-job.sh` → exit 0: 42", "uploaded /tmp/runbook-test-job.sh", "submitted job 42 as koopark"},
 		{"`scontrol show job 42` → exit 0", "job 42: QOS=moonlight Partition=viz JobState=COMPLETED"},
-		{"`cat /tmp/out-42.out` → exit 0: QoS: moonlight", `job 42 output has "QoS: moonlight"`},
+		{"`cat /tmp/out-42.out` → exit 0: QoS: moonlight", "the job runs in /tmp/runbook-test-job.AbCdEf1234, a new directory only koopark can enter", `job 42 output has "QoS: moonlight"`},
 	}
 	if len(r.Checklist) != 3 {
 		t.Fatalf("%d lines", len(r.Checklist))

@@ -19,6 +19,11 @@ import (
 // ran and what it printed: the guide's "Testing the QoS" section. The job
 // is cancelled when the run fails, times out or is interrupted.
 //
+// The job runs in a fresh private directory of the job user (mktemp -d,
+// mode 0700, an unpredictable name), so a relative output path, such as
+// the built script's, is where no other user can put a file first or read
+// or change the output before it is checked.
+//
 //	step "test_job" "gpu_test" {
 //	  script        = file("test_moonlight_qos.sh")   # or let runbook build one
 //	  qos           = "moonlight"
@@ -120,7 +125,7 @@ func (s *testJobStep) buildScript() (string, error) {
 	for _, d := range []struct{ opt, val, attr string }{
 		{"--job-name", orDefault(s.jobName, "runbook-test-job"), "job_name"}, {"--partition", s.partition, "partition"},
 		{"--qos", s.qos, "qos"}, {"--gres", s.gres, "gres"}, {"--time", orDefault(s.time, "00:05:00"), "time"},
-		{"--output", orDefault(s.output, "/tmp/runbook-test-job-%j.out"), "output"},
+		{"--output", orDefault(s.output, "runbook-test-job-%j.out"), "output"},
 	} {
 		if d.val == "" {
 			continue
@@ -188,7 +193,8 @@ func (s *testJobStep) Plan(ctx context.Context, ex Exec) (Proposal, error) {
 		Summary: fmt.Sprintf("will run: sbatch --parsable %s (test job; not run in a plan)", s.scriptPath),
 		Commands: []string{
 			fmt.Sprintf("upload %s (%d bytes, mode 0755)", s.scriptPath, len(s.script)),
-			s.asDisplay("sbatch --parsable " + s.scriptPath),
+			s.asDisplay(strings.Join(privateDirArgv, " ") + "   (the job's private working directory, DIR)"),
+			s.asDisplay("sbatch --parsable --chdir=DIR " + s.scriptPath),
 			"scontrol show job <JOBID>   (polled until the job ends)",
 			s.asDisplay("cat <the job's StdOut file>"),
 		},
@@ -215,7 +221,11 @@ func (s *testJobStep) Apply(ctx context.Context, ex Exec, p Proposal) (Outcome, 
 		return Outcome{}, err
 	}
 
-	submit := asUser([]string{"sbatch", "--parsable", s.scriptPath}, user, login)
+	dir, err := s.privateDir(ctx, ex, user, login)
+	if err != nil {
+		return Outcome{}, err
+	}
+	submit := asUser([]string{"sbatch", "--parsable", "--chdir=" + dir, s.scriptPath}, user, login)
 	submit.Proves = lineSubmit
 	res, err := ex.Run(ctx, submit)
 	if err != nil {
@@ -301,6 +311,25 @@ func (s *testJobStep) upload(ctx context.Context, ex Exec, user, login string) e
 	}
 	ex.NoteFor(lineSubmit, "uploaded %s (%d bytes, 0755)", s.scriptPath, len(s.script))
 	return nil
+}
+
+// privateDirArgv makes the job's working directory: mode 0700, a name
+// nobody can guess, and an error rather than a directory that was there.
+var privateDirArgv = []string{"mktemp", "-d", "/tmp/runbook-test-job.XXXXXXXXXX"}
+
+// privateDir makes the job's working directory as the job user.
+func (s *testJobStep) privateDir(ctx context.Context, ex Exec, user, login string) (string, error) {
+	res, err := ex.Run(ctx, asUser(privateDirArgv, user, login))
+	if err != nil {
+		return "", err
+	}
+	dir := strings.TrimSpace(string(res.Stdout))
+	if res.ExitCode != 0 || !strings.HasPrefix(dir, "/tmp/runbook-test-job.") || strings.ContainsAny(dir, " \n") {
+		return "", &Failure{Msg: fmt.Sprintf("cannot make the test job's private directory (%s exited %d): %s",
+			strings.Join(privateDirArgv, " "), res.ExitCode, strings.TrimSpace(string(res.Stderr)+" "+dir))}
+	}
+	ex.NoteFor(lineLog, "the job runs in %s, a new directory only %s can enter", dir, user)
+	return dir, nil
 }
 
 // wait polls scontrol until the job reaches a terminal state. A job held

@@ -46,7 +46,7 @@ func TestChecklistProofCommands(t *testing.T) {
 			t.Errorf("%s commands = %q, want %q", step, got, want)
 		}
 	}
-	if got := byStep["gpu_test"]; len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), "sbatch --parsable /tmp/test_moonlight_qos.sh") {
+	if got := byStep["gpu_test"]; len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), "sbatch --parsable --chdir=DIR /tmp/test_moonlight_qos.sh") {
 		t.Errorf("gpu_test commands = %q", got)
 	}
 	if items[0].Text != "sacctmgr show qos로 현재 QoS 목록 확인" || items[0].Proof != "List the current QoS" {
