@@ -68,19 +68,34 @@ func (e *BecomeError) Unwrap() error { return ErrBecome }
 type becomePlan struct {
 	line     string
 	password string
-	// marker is the unique prompt given to sudo -p. sudo prints it on
-	// stderr right before reading the password, so the password is written
-	// only when sudo asks: never into the command's own stdin when a
-	// NOPASSWD rule means sudo does not read it, and a second marker means
-	// the password was wrong (sudo would otherwise wait for another line
-	// from a stdin that never ends).
+	// marker is the unique prompt sudo prints on stderr right before it
+	// reads the password, so the password is written only when sudo asks:
+	// never into the command's own stdin when a NOPASSWD rule means sudo
+	// does not read it, and a second marker means the password was wrong
+	// (sudo would otherwise wait for another line from a stdin that never
+	// ends). It is a secret: the first line of stdin, read into
+	// SUDO_PROMPT by sudoPromptScript. On a command line (sudo -p) every
+	// user of the host would see it in ps, and a command that printed it
+	// would be sent the password.
 	marker string
 	// preamble carries the Env values (see planEnv); it is written to
-	// stdin before anything else, but with a sudo password only once the
+	// stdin before the caller's stdin, with a sudo password only once the
 	// wrapper printed ready: sudo and the wrapper read the same stdin.
 	preamble []byte
 	ready    string
 }
+
+// readyMarker is what the wrapper under sudo prints on stderr before it
+// reads anything from stdin (see planEnv): sudo is done with the password
+// then. It needs no secrecy, unlike the prompt marker: only sudo writes to
+// stderr before it, and once it is seen no prompt is answered any more.
+const readyMarker = "[runbook-ready]"
+
+// sudoPromptScript starts sudo with the prompt marker taken from the
+// first line of stdin. /bin/sh reads a pipe byte by byte, so the rest of
+// stdin is left to sudo and the command. sudo's env_reset drops
+// SUDO_PROMPT from the command's environment.
+const sudoPromptScript = `IFS= read -r SUDO_PROMPT && export SUDO_PROMPT && exec sudo "$@"`
 
 // planBecome wraps cmd for sudo. Without a password it uses -n so sudo
 // fails at once instead of waiting for a password nobody will type. The
@@ -88,11 +103,8 @@ type becomePlan struct {
 // program, like `koopark ALL=(root) /usr/bin/sacctmgr`, match.
 func planBecome(cmd Command, password string) (becomePlan, error) {
 	var ready string
-	if cmd.Become && password != "" && len(cmd.Env) > 0 {
-		var err error
-		if ready, err = newMarker("ready"); err != nil {
-			return becomePlan{}, err
-		}
+	if cmd.Become && password != "" && waitsForReady(cmd) {
+		ready = readyMarker
 	}
 	argv, line, preamble, err := commandLine(cmd, ready)
 	if err != nil {
@@ -101,16 +113,14 @@ func planBecome(cmd Command, password string) (becomePlan, error) {
 	if !cmd.Become {
 		return becomePlan{line: line, preamble: preamble}, nil
 	}
-	sudo := []string{"sudo"}
+	sudo := []string{"sudo", "-n"}
 	var marker string
-	if password == "" {
-		sudo = append(sudo, "-n")
-	} else {
+	if password != "" {
 		marker, err = newMarker("sudo")
 		if err != nil {
 			return becomePlan{}, err
 		}
-		sudo = append(sudo, "-S", "-p", marker)
+		sudo = []string{"/bin/sh", "-c", sudoPromptScript, "runbook-sudo", "-S"}
 	}
 	if cmd.BecomeUser != "" {
 		sudo = append(sudo, "-u", cmd.BecomeUser)
@@ -123,6 +133,24 @@ func planBecome(cmd Command, password string) (becomePlan, error) {
 		preamble: preamble,
 		ready:    ready,
 	}, nil
+}
+
+// waitsForReady reports whether cmd, run with a sudo password, goes
+// through the wrapper that prints readyMarker. Anything written for the
+// command (Env values, Stdin) must wait for it: only the marker tells a
+// slow password prompt from none at all (NOPASSWD), and a line written
+// before a slow prompt would be taken by sudo as the password. A NoStdin
+// command gets it when it runs through /bin/sh anyway; an Argv one keeps
+// its argv form for sudoers rules that name one program, and closing its
+// stdin before a slow prompt can only make sudo fail, never leak.
+func waitsForReady(cmd Command) bool {
+	switch {
+	case len(cmd.Env) > 0, cmd.Stdin != nil:
+		return true
+	case cmd.NoStdin:
+		return cmd.Line != "" || (len(cmd.Argv) > 0 && cmd.Argv[0] == "/bin/sh")
+	}
+	return false
 }
 
 func newMarker(what string) (string, error) {

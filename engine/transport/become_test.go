@@ -12,9 +12,14 @@ import (
 // fakeSudo imitates Debian 12's sudo 1.9 as captured in the slurm facts
 // note (§7): exact messages, prompt on stderr without newline, exit 1.
 // FAKE_SUDO_MODE: nopasswd | password | notallowed | notinsudoers.
+// FAKE_SUDO_PROMPT_DELAY: seconds before the first prompt (a slow PAM).
+// FAKE_SUDO_PS: where to write its command line as ps would show it.
+// Like sudo's env_reset, it keeps SUDO_PROMPT from the command.
 const fakeSudo = `#!/bin/sh
+[ -n "$FAKE_SUDO_PS" ] && printf '%s ' sudo "$@" > "$FAKE_SUDO_PS"
 mode=${FAKE_SUDO_MODE:-nopasswd}
-nonint=0; readstdin=0; prompt='[sudo] password for tester: '; user=root
+nonint=0; readstdin=0; prompt=${SUDO_PROMPT:-'[sudo] password for tester: '}; user=root
+unset SUDO_PROMPT
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) nonint=1; shift;;
@@ -34,6 +39,7 @@ auth() {
     echo "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper" >&2
     echo "sudo: a password is required" >&2; exit 1
   fi
+  [ -n "$FAKE_SUDO_PROMPT_DELAY" ] && sleep "$FAKE_SUDO_PROMPT_DELAY"
   tries=0
   while [ $tries -lt 3 ]; do
     printf '%s' "$prompt" >&2
@@ -162,6 +168,40 @@ func TestBecomeLocal(t *testing.T) {
 		res, err = l.Run(ctx, Command{Line: "read x; echo got:$x", Become: true, Timeout: 500 * time.Millisecond})
 		if !errors.Is(err, ErrTimeout) || strings.Contains(string(res.Stdout), "pw") {
 			t.Fatalf("%q %v", res.Stdout, err)
+		}
+	})
+	t.Run("slow prompt: stdin waits for it, never taken as the password", func(t *testing.T) {
+		installFakeSudo(t, "password", "pw")
+		t.Setenv("FAKE_SUDO_PROMPT_DELAY", "0.8") // well past becomeGrace
+		l := NewLocal(LocalConfig{BecomePassword: "pw"})
+		res, err := l.Run(ctx, Command{Argv: []string{"cat"}, Become: true, Stdin: strings.NewReader("first line\nsecond\n")})
+		if err != nil || string(res.Stdout) != "first line\nsecond\n" || len(res.Stderr) != 0 {
+			t.Fatalf("%q %q %v", res.Stdout, res.Stderr, err)
+		}
+		// A NoStdin line is not closed under a prompt that is still to come.
+		res, err = l.Run(ctx, Command{Line: "cat; echo done", Become: true, NoStdin: true})
+		if err != nil || string(res.Stdout) != "done\n" || len(res.Stderr) != 0 {
+			t.Fatalf("NoStdin: %q %q %v", res.Stdout, res.Stderr, err)
+		}
+	})
+	t.Run("prompt marker on no command line; a NOPASSWD command printing one gets no password", func(t *testing.T) {
+		installFakeSudo(t, "nopasswd", "")
+		psLine := filepath.Join(t.TempDir(), "ps")
+		t.Setenv("FAKE_SUDO_PS", psLine)
+		l := NewLocal(LocalConfig{BecomePassword: "pw-secret"})
+		// The command shows everything it can learn (sudo's command line as
+		// ps shows it, its environment) on stderr, then echoes its stdin.
+		res, err := l.Run(ctx, Command{Argv: []string{"sh", "-c", `{ cat "$FAKE_SUDO_PS"; echo; env; } >&2; read -r line; echo "got:$line"`},
+			Become: true, Timeout: time.Second})
+		if strings.Contains(string(res.Stdout), "pw-secret") {
+			t.Fatalf("the command was sent the password: %q", res.Stdout)
+		}
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("want the command still waiting for stdin, got %v (stdout %q)", err, res.Stdout)
+		}
+		ps, _ := os.ReadFile(psLine)
+		if !strings.HasPrefix(string(ps), "sudo -S -- sh -c ") || strings.Contains(string(ps), "runbook-") {
+			t.Fatalf("sudo's command line: %q", ps)
 		}
 	})
 	t.Run("password given but sudo does not ask", func(t *testing.T) {

@@ -32,10 +32,11 @@ type runOptions struct {
 }
 
 var (
-	// becomeGrace is how long a command with its own stdin waits for a
-	// sudo prompt before we decide sudo will not ask (NOPASSWD) and start
-	// feeding the stdin. Without the wait, the first stdin line could be
-	// taken by sudo as the password, or the password land in the command.
+	// becomeGrace is how long a NoStdin command without the ready marker
+	// (see waitsForReady) waits for a sudo prompt before we decide sudo
+	// will not ask (NOPASSWD) and close its stdin. A prompt that comes
+	// later reads end-of-file and sudo fails; data is never sent on a
+	// guess like this.
 	becomeGrace = 2 * time.Second
 	// stopWait bounds how long Run waits for a stopped command to report
 	// back; a frozen connection must not hold Run beyond its timeout.
@@ -156,10 +157,13 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	res.Ended = time.Now()
 	res.Stdout = stdout.Bytes()
 	res.Stderr = stderr.Bytes()
-	for _, m := range []string{plan.marker, plan.ready} {
-		if m != "" {
-			res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(m), nil)
-		}
+	if plan.marker != "" {
+		res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(plan.marker), nil)
+	}
+	if plan.ready != "" {
+		// Only the wrapper's: the same text printed by the command is its
+		// output.
+		res.Stderr = bytes.Replace(res.Stderr, []byte(plan.ready), nil, 1)
 	}
 	if reason != nil {
 		return res, reason
@@ -176,19 +180,24 @@ func execute(ctx context.Context, cmd Command, opt runOptions, start startFunc) 
 	return res, nil
 }
 
-// feedStdin implements the stdin rules of Command. With a sudo password it
-// first waits for sudo's prompt (then writes the password), for the
-// command's first output, or a grace period, whichever comes first. The
-// Env preamble goes before the caller's stdin; when ready is set, only
-// after the wrapper said sudo is done reading.
+// feedStdin implements the stdin rules of Command. With a sudo password
+// it first gives the prompt marker to sudoPromptScript, then waits for
+// sudo's prompt (then writes the password), for the ready marker, for the
+// command's first output, or (a NoStdin command without the ready marker
+// only) a grace period, whichever comes first. The Env preamble goes
+// before the caller's stdin; when ready is set, only after the wrapper
+// said sudo is done reading.
 func feedStdin(w io.WriteCloser, cmd Command, plan becomePlan, watch, ready *promptWatch, graceTime time.Duration, outputSeen <-chan struct{}, finished <-chan struct{}) {
 	var readyCh <-chan struct{}
 	if ready != nil {
 		readyCh = ready.prompted
 	}
 	if watch != nil {
+		if _, err := io.WriteString(w, plan.marker+"\n"); err != nil {
+			return
+		}
 		var grace <-chan time.Time
-		if (cmd.Stdin != nil || cmd.NoStdin) && ready == nil {
+		if cmd.NoStdin && ready == nil {
 			t := time.NewTimer(graceTime)
 			defer t.Stop()
 			grace = t.C

@@ -154,7 +154,8 @@ func validEnvName(k string) bool {
 // commandLine builds the shell line for cmd, before any become or remote
 // timeout wrapping: Argv is quoted word by word, Line is used as written,
 // and Env goes through planEnv, whose preamble must be written to stdin
-// first (after the ready marker, when one is given).
+// first (after the ready marker, when one is given; a ready marker alone
+// gets the wrapper too).
 func commandLine(cmd Command, ready string) (argv []string, line string, preamble []byte, err error) {
 	if len(cmd.Argv) > 0 && cmd.Line != "" {
 		return nil, "", nil, fmt.Errorf("command has both Argv and Line")
@@ -176,7 +177,7 @@ func commandLine(cmd Command, ready string) (argv []string, line string, preambl
 		// become the argument of an explicit /bin/sh -c.
 		argv = []string{"/bin/sh", "-c", cmd.Line}
 	}
-	if len(cmd.Env) > 0 {
+	if len(cmd.Env) > 0 || ready != "" {
 		env := planEnv(cmd.Env, ready)
 		argv = append([]string{"/bin/sh", "-c", env.script, envArg0}, argv...)
 		preamble = env.preamble
