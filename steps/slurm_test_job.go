@@ -107,6 +107,10 @@ func (testJobKind) Decode(cfg cty.Value) (Step, error) {
 	if !strings.HasPrefix(s.script, "#!") {
 		return nil, &AttrError{Attr: "script", Err: fmt.Errorf("a batch script starts with #! (e.g. #!/bin/bash)")}
 	}
+	if n, line := directiveAfterCommand(s.script); n > 0 {
+		return nil, &AttrError{Attr: "script", Err: fmt.Errorf("line %d (%q) is an #SBATCH directive after the script's first command, which sbatch ignores; "+
+			"a value with a newline written into an earlier #SBATCH line (e.g. by templatefile) does this too", n, line)}
+	}
 	if s.scriptPath == "" {
 		s.scriptPath = "/tmp/runbook-test-job.sh"
 	}
@@ -114,6 +118,23 @@ func (testJobKind) Decode(cfg cty.Value) (Step, error) {
 		return nil, &AttrError{Attr: "script_path", Err: fmt.Errorf("script_path must be absolute")}
 	}
 	return s, nil
+}
+
+// directiveAfterCommand finds the first #SBATCH line after a command
+// (a line that is neither blank nor a comment): sbatch stops reading
+// directives there, so the job would run without it.
+func directiveAfterCommand(script string) (lineNo int, line string) {
+	command := false
+	for i, l := range strings.Split(script, "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "#SBATCH") && command:
+			return i + 1, t
+		case t != "" && !strings.HasPrefix(t, "#"):
+			command = true
+		}
+	}
+	return 0, ""
 }
 
 var safeDirective = regexp.MustCompile(`^[A-Za-z0-9_.:/%=,+-]*$`)

@@ -2,12 +2,15 @@ package steps_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/runbook-hpc/runbook/engine/evidence"
 	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/steps"
 )
 
 // jobHost is a scripted host that also keeps the files written to it and
@@ -101,5 +104,29 @@ func TestTestJobWithoutAPrivateDirectorySubmitsNothing(t *testing.T) {
 				t.Errorf("sbatch ran %d times", n)
 			}
 		})
+	}
+}
+
+// Issue 15, finding 6: a newline in a value templatefile writes into an
+// #SBATCH line (phase2's job_gres) put a command in the batch script.
+// The kind refuses any #SBATCH line after the script's first command:
+// sbatch ignores it, whoever wrote it.
+func TestTestJobRefusesDirectivesAfterACommand(t *testing.T) {
+	for _, c := range []struct {
+		script string
+		bad    int // the line refused, 0 when the script is fine
+	}{
+		{"#!/bin/bash\n#SBATCH --gres=gpu:1\ntouch /tmp/x\n#SBATCH --time=00:05:00\necho ok\n", 4},
+		{"#!/bin/bash\necho early\n  #SBATCH --qos=normal\n", 3},
+		{"#!/bin/bash\n#SBATCH --gres=gpu:1\n\n# a comment\n#SBATCH --time=5\necho ok\n# SBATCH is only a comment with the space\n", 0},
+	} {
+		_, err := decode(t, "test_job", fmt.Sprintf("script = %q", c.script))
+		var ae *steps.AttrError
+		switch {
+		case c.bad == 0 && err != nil:
+			t.Errorf("%q refused: %v", c.script, err)
+		case c.bad != 0 && (!errors.As(err, &ae) || ae.Attr != "script" || !strings.Contains(err.Error(), fmt.Sprintf("line %d ", c.bad))):
+			t.Errorf("%q: %v, want line %d refused", c.script, err, c.bad)
+		}
 	}
 }
