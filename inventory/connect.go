@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/runbook-hpc/runbook/engine/transport"
@@ -28,6 +29,11 @@ type ConnectOptions struct {
 	LookupEnv func(string) (string, bool)
 	// Logf receives notices (host key recorded...); may be nil.
 	Logf func(format string, args ...any)
+	// HideEnv names environment variables that hold secrets of the run
+	// (sensitive RUNBOOK_VAR_ values, other hosts' *_env secrets): a local
+	// host's commands do not inherit them. Connect adds the host's own
+	// *_env names.
+	HideEnv []string
 }
 
 func (o ConnectOptions) env(name string) (string, bool) {
@@ -56,14 +62,22 @@ func (o ConnectOptions) secret(h *Host, attr, name string) (string, error) {
 // variables are skipped.
 func (h *Host) Secrets(opts ConnectOptions) []string {
 	var out []string
-	hosts := append([]*Host{h}, h.Jump...)
-	for _, x := range hosts {
+	for _, name := range h.SecretEnvNames() {
+		if v, ok := opts.env(name); ok && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// SecretEnvNames returns the environment variables this host's *_env
+// attributes name, its jump hosts' too.
+func (h *Host) SecretEnvNames() []string {
+	var out []string
+	for _, x := range append([]*Host{h}, h.Jump...) {
 		for _, name := range []string{x.BecomePasswordEnv, x.PasswordEnv, x.PassphraseEnv} {
-			if name == "" {
-				continue
-			}
-			if v, ok := opts.env(name); ok && v != "" {
-				out = append(out, v)
+			if name != "" {
+				out = append(out, name)
 			}
 		}
 	}
@@ -131,7 +145,8 @@ func Connect(ctx context.Context, h *Host, opts ConnectOptions) (transport.Trans
 		if err != nil {
 			return nil, err
 		}
-		return transport.NewLocal(transport.LocalConfig{BecomePassword: pw}), nil
+		hide := append(slices.Clone(opts.HideEnv), h.SecretEnvNames()...)
+		return transport.NewLocal(transport.LocalConfig{BecomePassword: pw, HideEnv: hide}), nil
 	}
 	cfg, err := h.SSHConfig(opts)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runbook-hpc/runbook/engine"
+	"github.com/runbook-hpc/runbook/engine/config"
 	"github.com/runbook-hpc/runbook/engine/eval"
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/inventory"
@@ -72,6 +73,16 @@ func resolveTargetsInv(cmd *cobra.Command, l *loaded, runbookPath string, f *run
 		fmt.Fprintln(stderr, "runbook: WARNING: --insecure-ignore-host-keys: SSH host keys are NOT verified; anyone on the path can impersonate these hosts.")
 	}
 	opts := f.connectOptions(stderr)
+	// Local commands must not inherit the secrets the run was given in
+	// the environment: its sensitive variables, any host's *_env values.
+	for _, v := range l.cfg.Variables {
+		if v.Sensitive {
+			opts.HideEnv = append(opts.HideEnv, config.EnvPrefix+v.Name)
+		}
+	}
+	for _, h := range hosts {
+		opts.HideEnv = append(opts.HideEnv, h.SecretEnvNames()...)
+	}
 	var targets []engine.Target
 	var secrets []string
 	for _, h := range hosts {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +25,11 @@ var killGrace = 2 * time.Second
 type LocalConfig struct {
 	// BecomePassword is given to sudo -S when a command asks for Become.
 	BecomePassword string
+	// HideEnv names variables of this process's environment that commands
+	// must not inherit: the secrets the run itself was given that way (the
+	// variable become_password_env names, sensitive RUNBOOK_VAR_ values).
+	// A remote command never sees this environment; a local one would.
+	HideEnv []string
 }
 
 // Local runs commands on this machine through /bin/sh -c, the same way
@@ -47,11 +54,12 @@ func (l *Local) Close() error { return nil }
 
 // Run implements Transport.
 func (l *Local) Run(ctx context.Context, cmd Command) (Result, error) {
-	return execute(ctx, cmd, runOptions{becomePassword: l.cfg.BecomePassword}, startLocal)
+	return execute(ctx, cmd, runOptions{becomePassword: l.cfg.BecomePassword}, l.start)
 }
 
-func startLocal(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
+func (l *Local) start(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
 	c := exec.Command("/bin/sh", "-c", line)
+	c.Env = l.environ()
 	c.Stdout = stdout
 	c.Stderr = stderr
 	// Own process group so a timeout ends the children too (`sleep &`).
@@ -67,6 +75,19 @@ func startLocal(line string, stdout, stderr io.Writer) (io.WriteCloser, process,
 		return nil, nil, fmt.Errorf("start /bin/sh: %w", err)
 	}
 	return stdin, &localProc{cmd: c, grace: killGrace}, nil
+}
+
+// environ is the environment of a command: this process's, without the
+// HideEnv variables. Nil (inherit it all) when there is nothing to hide.
+func (l *Local) environ() []string {
+	if len(l.cfg.HideEnv) == 0 {
+		return nil
+	}
+	env := os.Environ()
+	return slices.DeleteFunc(env, func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(l.cfg.HideEnv, name)
+	})
 }
 
 type localProc struct {

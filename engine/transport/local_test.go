@@ -247,3 +247,30 @@ func TestHintCoversSentinels(t *testing.T) {
 		t.Error("hint for an unrelated error")
 	}
 }
+
+// TestLocalHidesEnv: a local command inherits this process's environment
+// except the variables that hold the run's secrets.
+func TestLocalHidesEnv(t *testing.T) {
+	t.Setenv("RB_TEST_BECOME_PW", "become-s3cret")
+	t.Setenv("RUNBOOK_VAR_pw", "sensitive-v4lue")
+	t.Setenv("RUNBOOK_VAR_plain", "plain-value")
+	l := NewLocal(LocalConfig{HideEnv: []string{"RB_TEST_BECOME_PW", "RUNBOOK_VAR_pw"}})
+	for _, cmd := range []Command{
+		{Argv: []string{"env"}},
+		{Line: "env", Env: map[string]string{"X": "1"}},
+	} {
+		res, err := l.Run(t.Context(), cmd)
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("%v: exit %d %v", cmd, res.ExitCode, err)
+		}
+		env := string(res.Stdout)
+		for _, secret := range []string{"become-s3cret", "sensitive-v4lue"} {
+			if strings.Contains(env, secret) {
+				t.Errorf("%v: the command inherited %q", cmd, secret)
+			}
+		}
+		if !strings.Contains(env, "RUNBOOK_VAR_plain=plain-value\n") || !strings.Contains(env, "PATH="+os.Getenv("PATH")+"\n") {
+			t.Errorf("%v: the rest of the environment is missing:\n%s", cmd, env)
+		}
+	}
+}
