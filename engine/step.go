@@ -94,7 +94,7 @@ func (h *hostWalk) runStep(ctx context.Context, st *config.Step, rec *report.Ste
 // values or what it reads are known only after apply.
 func (r *stepRun) prepare(ctx context.Context) bool {
 	common, known, diags := r.scope.EvalCommon(r.st)
-	r.rec.Title = common.Title
+	r.rec.Title = r.e.opts.Redactor.Redact(common.Title)
 	r.common = common
 	switch {
 	case diags.HasErrors():

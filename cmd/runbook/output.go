@@ -27,8 +27,10 @@ func stepSymbol(s *report.Step) string {
 	return " "
 }
 
-// printPlan prints per host, per step what apply would do.
+// printPlan prints per host, per step what apply would do, redacted as
+// the record is (a value recorded unredacted must not reach a CI log).
 func printPlan(w io.Writer, r *report.Run, showCommands bool) {
+	r = r.Redacted()
 	for _, h := range r.Hosts {
 		fmt.Fprintf(w, "\n%s (%s)\n", h.Name, h.Transport)
 		if h.Error != "" {
@@ -148,8 +150,10 @@ const failureTail = 5
 // printSummary ends an apply: each failure with its host, step, command,
 // exit code, the last lines of its output and the hint for a known error
 // (-v: every command of the step with its full output), then the
-// checklist tally and where the record is.
+// checklist tally and where the record is. Like printPlan, it prints the
+// run redacted.
 func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
+	r = r.Redacted()
 	color := colorFor(w)
 	paint := func(code, s string) string {
 		if color {

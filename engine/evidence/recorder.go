@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,9 +20,12 @@ import (
 // ExcerptLimit bounds the stdout/stderr kept per command in a report.
 const ExcerptLimit = 8 << 10
 
-// Redactor replaces secret values wherever they appear.
+// Redactor replaces secret values wherever they appear, in any of the
+// forms report.SecretForms lists (shell-quoted, JSON-escaped, ...). Add
+// every secret before the redactor is used: it is not safe for concurrent
+// Add and Redact.
 type Redactor struct {
-	secrets []string
+	forms []string // of every secret, longest first
 }
 
 // NewRedactor ignores empty and very short secrets: redacting "1" would
@@ -36,20 +40,78 @@ func NewRedactor(secrets ...string) *Redactor {
 
 // Add registers one more secret.
 func (r *Redactor) Add(s string) {
-	if len(s) >= 3 {
-		r.secrets = append(r.secrets, s)
+	if len(s) < minSecret {
+		return
 	}
+	for _, f := range report.SecretForms(s) {
+		if len(f) >= minSecret && !slices.Contains(r.forms, f) {
+			r.forms = append(r.forms, f)
+		}
+	}
+	slices.SortStableFunc(r.forms, func(a, b string) int { return len(b) - len(a) })
 }
 
-// Redact returns s with every secret replaced.
+// minSecret is the shortest secret redacted.
+const minSecret = 3
+
+// Redacted is what a secret is replaced with.
+const Redacted = "(sensitive)"
+
+// Redact returns s with every secret replaced by Redacted.
 func (r *Redactor) Redact(s string) string {
+	return r.replace(s, func(string) string { return Redacted })
+}
+
+// Mask returns s with every byte of every secret but newlines replaced by
+// '*': for text whose byte offsets and lines must not move (the source
+// snippet of a diagnostic, whose ranges point into it).
+func (r *Redactor) Mask(s string) string {
+	return r.replace(s, func(secret string) string {
+		masked := []byte(secret)
+		for i, c := range masked {
+			if c != '\n' {
+				masked[i] = '*'
+			}
+		}
+		return string(masked)
+	})
+}
+
+// replace replaces every stretch of s that some secret covers with
+// with(stretch). Overlapping secrets make one stretch, so that replacing
+// one cannot leave the end of the other behind.
+func (r *Redactor) replace(s string, with func(string) string) string {
 	if r == nil {
 		return s
 	}
-	for _, sec := range r.secrets {
-		s = strings.ReplaceAll(s, sec, "(sensitive)")
+	var spans [][2]int
+	for _, f := range r.forms {
+		for at := 0; ; {
+			i := strings.Index(s[at:], f)
+			if i < 0 {
+				break
+			}
+			spans = append(spans, [2]int{at + i, at + i + len(f)})
+			at += i + 1
+		}
 	}
-	return s
+	if spans == nil {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	var b strings.Builder
+	done := 0 // s[:done] is written
+	for i := 0; i < len(spans); {
+		start, end := spans[i][0], spans[i][1]
+		for i++; i < len(spans) && spans[i][0] < end; i++ {
+			end = max(end, spans[i][1])
+		}
+		b.WriteString(s[done:start])
+		b.WriteString(with(s[start:end]))
+		done = end
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
 
 // Recorder runs one step's commands on one host.
@@ -99,8 +161,8 @@ func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Re
 		Command:  r.display(cmd),
 		Become:   cmd.Become,
 		ExitCode: res.ExitCode,
-		Stdout:   r.Redactor.Redact(excerpt(res.Stdout)),
-		Stderr:   r.Redactor.Redact(excerpt(res.Stderr)),
+		Stdout:   r.excerpt(res.Stdout),
+		Stderr:   r.excerpt(res.Stderr),
 		Started:  res.Started,
 		Ended:    res.Ended,
 		Proves:   max(cmd.Proves, 0),
@@ -120,9 +182,19 @@ func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Re
 	return res, err
 }
 
-// display is the command as an admin would type it, secrets redacted.
+// display is the command as an admin would type it, secrets redacted in
+// each argument before the arguments are quoted into one line: quoting
+// rewrites every single quote of a secret, after which the secret as it
+// was given no longer matches.
 func (r *Recorder) display(cmd transport.Command) string {
-	return r.Redactor.Redact(transport.Display(cmd))
+	shown := cmd
+	shown.Argv = make([]string, len(cmd.Argv))
+	for i, a := range cmd.Argv {
+		shown.Argv[i] = r.Redactor.Redact(a)
+	}
+	shown.Line = r.Redactor.Redact(cmd.Line)
+	shown.BecomeUser = r.Redactor.Redact(cmd.BecomeUser)
+	return r.Redactor.Redact(transport.Display(shown))
 }
 
 // Files returns the transport's file side, if it has one.
@@ -195,11 +267,16 @@ func (r *Recorder) NoteProves() []int {
 	return append([]int(nil), r.noteProves...)
 }
 
-func excerpt(b []byte) string {
-	if len(b) <= ExcerptLimit {
-		return strings.ToValidUTF8(string(b), "�")
+// excerpt is a command's output as the record keeps it: redacted, then
+// cut to its first and last ExcerptLimit/2 bytes. Redacted first, so a
+// secret across a cut is still whole when it is looked for, and before
+// invalid UTF-8 is replaced, so a secret holding some still matches.
+func (r *Recorder) excerpt(b []byte) string {
+	s := r.Redactor.Redact(string(b))
+	if len(s) <= ExcerptLimit {
+		return strings.ToValidUTF8(s, "�")
 	}
-	return strings.ToValidUTF8(string(b[:ExcerptLimit/2]), "�") +
-		fmt.Sprintf("\n… [%d bytes cut] …\n", len(b)-ExcerptLimit) +
-		strings.ToValidUTF8(string(b[len(b)-ExcerptLimit/2:]), "�")
+	return strings.ToValidUTF8(s[:ExcerptLimit/2], "�") +
+		fmt.Sprintf("\n… [%d bytes cut] …\n", len(s)-ExcerptLimit) +
+		strings.ToValidUTF8(s[len(s)-ExcerptLimit/2:], "�")
 }

@@ -28,7 +28,7 @@ func TestRecorderKeepsLabels(t *testing.T) {
 	for _, c := range r.Commands() {
 		got, proves = append(got, c.Command), append(proves, c.Proves)
 	}
-	if want := []string{"id -un", "sbatch x", "sudo -u koopark cat /tmp/(sensitive)"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"id -un", "sbatch x", "sudo -u koopark cat '/tmp/(sensitive)'"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("commands %q, want %q", got, want)
 	}
 	if !reflect.DeepEqual(proves, []int{0, 1, 3}) {

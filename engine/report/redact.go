@@ -4,12 +4,95 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"encoding/xml"
+	"html"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/zclconf/go-cty/cty"
 )
+
+// SecretForms returns the ways secret can be written in what runbook
+// prints and records, longest first: as it is, and as each escaping
+// writes it inside a quoted or escaped text (a shell word, a JSON or Go
+// string, HTML, XML, an HCL string), once or twice over (a command line
+// quoted in an error message, a command's JSON output). Each escaping
+// works character by character, so a secret inside a longer text is
+// escaped into exactly these forms: a redactor that knows them finds the
+// secret in any rendering, not only where it is replaced before escaping.
+// A secret with invalid UTF-8 also gets the forms of its coercion to
+// valid UTF-8, which is what a record holds.
+func SecretForms(secret string) []string {
+	seen := map[string]bool{}
+	var forms []string
+	add := func(f string) {
+		if f != "" && !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
+		}
+	}
+	bases := []string{secret}
+	if !utf8.ValidString(secret) {
+		bases = append(bases, validUTF8(secret), strings.ToValidUTF8(secret, string(utf8.RuneError)))
+	}
+	for _, b := range bases {
+		add(b)
+		for _, once := range escapings {
+			e := once(b)
+			add(e)
+			for _, twice := range escapings {
+				add(twice(e))
+			}
+		}
+	}
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return forms
+}
+
+// escapings write a text the way it appears inside a quoted or escaped
+// string of each syntax runbook renders, without the surrounding quotes.
+var escapings = []func(string) string{
+	// A shell word: ShellQuote turns ' into '\''.
+	func(s string) string { return unquote(transport.ShellQuote(s), "'") },
+	// JSON as encoding/json writes it (<, > and & as \u003c...) and
+	// without HTML escaping (json.Encoder.SetEscapeHTML(false)).
+	func(s string) string { b, _ := json.Marshal(s); return unquote(string(b), `"`) },
+	func(s string) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		return unquote(strings.TrimSuffix(b.String(), "\n"), `"`)
+	},
+	// Go's %q, in error messages and in HCL's diagnostics.
+	func(s string) string { return unquote(strconv.Quote(s), `"`) },
+	html.EscapeString,
+	func(s string) string {
+		var b bytes.Buffer
+		_ = xml.EscapeText(&b, []byte(s))
+		return b.String()
+	},
+	// An HCL string, as in a var file or a runbook's default.
+	func(s string) string {
+		return unquote(string(hclwrite.TokensForValue(cty.StringVal(s)).Bytes()), `"`)
+	},
+}
+
+// unquote strips one quote character from both ends of s, when s is
+// quoted with it.
+func unquote(s, q string) string {
+	if len(s) >= 2*len(q) && strings.HasPrefix(s, q) && strings.HasSuffix(s, q) {
+		return s[len(q) : len(s)-len(q)]
+	}
+	return s
+}
 
 var (
 	rawJSON       = reflect.TypeOf(json.RawMessage(nil))
