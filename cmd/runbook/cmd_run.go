@@ -100,6 +100,7 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 			if err != nil {
 				return exitWith(exitFailed, "%v", err)
 			}
+			pf.Limit = f.limit
 			if asJSON {
 				b, _ := json.MarshalIndent(pf, "", "  ")
 				fmt.Fprintln(cmd.OutOrStdout(), string(b))
@@ -114,7 +115,7 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 					return exitWith(exitFailed, "writing the plan: %v", err)
 				}
 				if !asJSON {
-					fmt.Fprintf(cmd.OutOrStdout(), "Saved the plan to %s; `runbook apply %s` applies exactly it, after checking nothing changed.\n", out, out)
+					fmt.Fprintf(cmd.OutOrStdout(), "Saved the plan to %s, for %s; `runbook apply %s` applies exactly it there, after checking nothing changed.\n", out, pf.MadeFor(), out)
 				}
 			}
 			if detailed && pf.Summary.Pending() {
@@ -141,9 +142,11 @@ failure (--keep-going to continue with independent steps), and writes
 report.json and checklist.md under --state-dir, also when a step fails or
 the run is interrupted.
 
-Given a plan saved with plan --out, apply first re-runs every probe; if any
-host's state differs from what the plan saw, it prints what changed and
-applies nothing. Otherwise it applies exactly the saved actions.`,
+Given a plan saved with plan --out, apply runs on exactly the hosts and
+steps the plan shows (--limit cannot be given with it). It first re-runs
+every probe; if any host's state, or any command, differs from what the
+plan showed, it prints what changed and applies nothing. Otherwise it
+applies exactly the saved actions and commands.`,
 		Example: `  runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve
   runbook apply phase2.plan
   runbook apply runbooks/phase2.hcl -i inventory.hcl --auto-approve --json | jq -c 'select(.type == "step_finished")'`,
@@ -165,6 +168,11 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 				var err error
 				if saved, err = loadSavedPlan(path, &f); err != nil {
 					return err
+				}
+				// Its hosts are its target set, as Terraform applies a
+				// saved plan's targets: --limit would choose others.
+				if f.limit != nil {
+					return exitWith(exitInvalid, "%s is a saved plan: it runs on exactly the hosts it was made for, %s, so --limit cannot be given; run plan again with it", path, saved.MadeFor())
 				}
 				path = saved.RunbookFile
 			} else if !autoApprove && !isTerminal(os.Stdin) {
@@ -203,6 +211,13 @@ applies nothing. Otherwise it applies exactly the saved actions.`,
 			done()
 			var stale *engine.StalePlanError
 			switch {
+			case errors.As(err, &stale) && stale.Outside():
+				fmt.Fprintf(human, "This apply would run on hosts or steps the saved plan did not show; it was made for %s. Nothing was applied.\n\n", saved.MadeFor())
+				for _, d := range stale.Drifts {
+					fmt.Fprintf(human, "  - %s\n", d)
+				}
+				fmt.Fprintln(human, "\nRun `runbook plan` again for these hosts and review the new plan.")
+				return exitWith(exitFailed, "saved plan refused: outside its hosts and steps")
 			case errors.As(err, &stale):
 				fmt.Fprintf(human, "The saved plan is stale: the state it was made from has changed. Nothing was applied.\n\n")
 				for _, d := range stale.Drifts {
@@ -292,6 +307,11 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode engine.Mode, sav
 	targets, secrets, invPath, err := resolveTargets(cmd, l, path, f)
 	if err != nil {
 		return nil, err
+	}
+	if saved != nil {
+		if targets, err = savedTargets(targets, saved); err != nil {
+			return nil, err
+		}
 	}
 	for _, s := range secrets {
 		redactor.Add(s)
@@ -420,6 +440,9 @@ func loadSavedPlan(path string, f *runFlags) (*planfile.File, error) {
 	if sum != saved.RunbookSHA256 {
 		return nil, exitWith(exitFailed, "refusing to apply %s: %s changed since the plan was made; run plan again", path, saved.RunbookFile)
 	}
+	if saved.Inventory == "" && f.inventory != "" {
+		return nil, exitWith(exitInvalid, "%s was made without an inventory, for the local host; -i cannot be given with it; run plan again with -i", path)
+	}
 	if f.inventory == "" {
 		f.inventory = saved.Inventory
 	}
@@ -433,6 +456,28 @@ func loadSavedPlan(path string, f *runFlags) (*planfile.File, error) {
 		}
 	}
 	return saved, nil
+}
+
+// savedTargets narrows the runbook's hosts to the saved plan's: its hosts
+// are exactly what apply runs on. A host of the plan that is not among
+// the runbook's hosts in the inventory now refuses the apply.
+func savedTargets(targets []engine.Target, saved *planfile.File) ([]engine.Target, error) {
+	byName := map[string]engine.Target{}
+	for _, t := range targets {
+		byName[t.Host.Name] = t
+	}
+	out := make([]engine.Target, 0, len(saved.Hosts))
+	for _, name := range saved.HostNames() {
+		t, ok := byName[name]
+		if !ok {
+			return nil, exitWith(exitFailed, "refusing to apply the saved plan: its host %s is not one of the runbook's hosts in the inventory now; run plan again", name)
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, exitWith(exitInvalid, "the saved plan names no host")
+	}
+	return out, nil
 }
 
 // secretStrings is every primitive inside a sensitive value as text (a

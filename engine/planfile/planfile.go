@@ -2,7 +2,9 @@
 // machine-readable plan (`runbook plan --json`): what apply would do, the
 // digests of the runbook, variables and inventory it was made from, and a
 // hash of every probe output it relied on, so `runbook apply FILE` can
-// refuse to act on a state that changed since.
+// refuse to act on a state that changed since. Its hosts and their steps
+// are its target set, and their commands what it showed: apply runs no
+// other host or step, and no other command.
 package planfile
 
 import (
@@ -12,14 +14,18 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/zclconf/go-cty/cty"
@@ -32,6 +38,12 @@ const FormatVersion = 2
 
 // Kind marks a file as a runbook plan.
 const Kind = "runbook-plan"
+
+// MaxFileBytes caps a saved plan: Read refuses a larger file (/dev/zero, a
+// wrong path) instead of reading it into memory, and Write refuses to save
+// a plan it could not read back. A plan keeps at most 2 KiB of each probe's
+// output: phase2's is 12 KB a host, so 64 MiB is thousands of hosts.
+const MaxFileBytes = 64 << 20
 
 // File is a saved plan.
 type File struct {
@@ -46,8 +58,13 @@ type File struct {
 	Variables       map[string]Variable `json:"variables"`
 	Inventory       string              `json:"inventory,omitempty"`
 	InventorySHA256 string              `json:"inventory_sha256,omitempty"`
-	Hosts           []Host              `json:"hosts"`
-	Summary         Summary             `json:"summary"`
+	// Limit is the --limit the plan was made with, for display: what
+	// binds apply is Hosts.
+	Limit []string `json:"limit,omitempty"`
+	// Hosts is the plan's exact target set: apply of a saved plan runs on
+	// these hosts and these steps of each, and refuses any other.
+	Hosts   []Host  `json:"hosts"`
+	Summary Summary `json:"summary"`
 }
 
 // Variable is one variable's value or, when sensitive, its digest.
@@ -110,14 +127,25 @@ func ProbeHash(c report.CommandRecord) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// FileSHA256 is the hex digest of a file's content.
+// FileSHA256 is the hex digest of a file's content. The files it digests
+// (runbook, inventory) are read by runbook only up to
+// hcllimits.MaxFileBytes, and so is the digest: a plan naming /dev/zero as
+// its runbook gets an error, not an endless read.
 func FileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, hcllimits.MaxFileBytes+1))
+	if err != nil {
+		return "", err
+	}
+	if n > hcllimits.MaxFileBytes {
+		return "", fmt.Errorf("%s is larger than %d MiB", path, hcllimits.MaxFileBytes>>20)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func valueBytes(v cty.Value) []byte {
@@ -251,39 +279,151 @@ func HostsOf(run *report.Run) []Host {
 	return hosts
 }
 
-// Write saves the plan (0600: it holds variable values).
+// Write saves the plan (0600: it holds variable values). The plan is
+// written to a new file of random name beside path, made by this process
+// alone (O_EXCL, mode 0600), and renamed over path: nothing another user
+// put there first (a file, a symlink at a guessable name) is written to or
+// followed, and a reader never sees half a plan.
 func Write(path string, f *File) error {
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	b = append(b, '\n')
+	if len(b) > MaxFileBytes {
+		return fmt.Errorf("the plan is %d MiB, more than the %d MiB a saved plan may be; plan fewer hosts at a time (--limit)", len(b)>>20, MaxFileBytes>>20)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// CreateTemp makes the file 0600 whatever the umask; say so anyway.
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	done = true
+	return nil
 }
 
-// IsPlanFile tells a saved plan from a runbook by its first bytes.
-func IsPlanFile(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return false
-	}
-	var probe struct {
-		Kind string `json:"kind"`
-	}
-	return json.Unmarshal(b, &probe) == nil && probe.Kind == Kind
+// ErrTooLarge: the file holds more than MaxFileBytes.
+var ErrTooLarge = errors.New("too large")
+
+// cappedFile reads at most MaxFileBytes+1 bytes of a file (one more, to
+// tell a file that holds more) and counts them.
+type cappedFile struct {
+	f *os.File
+	r io.Reader
+	n int64
 }
 
-// Read loads a saved plan.
-func Read(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+func (c *cappedFile) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// over reports whether the file holds more than MaxFileBytes.
+func (c *cappedFile) over() bool { return c.n > MaxFileBytes }
+
+// openCapped opens path for a capped read. With whole, a regular file
+// larger than the cap is refused before any of it is read; a device or
+// pipe (/dev/zero) is cut at the cap by the reader.
+func openCapped(path string, whole bool) (*cappedFile, error) {
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if st.IsDir() {
+		fh.Close()
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	if whole && st.Mode().IsRegular() && st.Size() > MaxFileBytes {
+		fh.Close()
+		return nil, tooLarge(path)
+	}
+	return &cappedFile{f: fh, r: io.LimitReader(fh, MaxFileBytes+1)}, nil
+}
+
+func tooLarge(path string) error {
+	return fmt.Errorf("%s is not a runbook plan: it holds more than %d MiB (%w); is the path right?", path, MaxFileBytes>>20, ErrTooLarge)
+}
+
+// IsPlanFile tells a saved plan from a runbook: a JSON object whose "kind"
+// is runbook-plan. It reads as little as it can (a plan starts with its
+// kind; /dev/zero or a runbook fail at the first byte), never more than
+// MaxFileBytes.
+func IsPlanFile(path string) bool {
+	c, err := openCapped(path, false)
+	if err != nil {
+		return false
+	}
+	defer c.f.Close()
+	dec := json.NewDecoder(c)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if key == "kind" {
+			var kind string
+			return dec.Decode(&kind) == nil && kind == Kind
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// Read loads a saved plan of at most MaxFileBytes. It decodes as it
+// reads: what is not JSON (/dev/zero) is refused at its first bytes, and
+// nothing is held beyond the cap.
+func Read(path string) (*File, error) {
+	c, err := openCapped(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer c.f.Close()
+	dec := json.NewDecoder(c)
 	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
+	err = dec.Decode(&f)
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("more data after the plan")
+		}
+	}
+	if c.over() {
+		return nil, tooLarge(path)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s is not a runbook plan: %w", path, err)
 	}
 	if f.Kind != Kind {
@@ -344,11 +484,19 @@ type Drift struct {
 	Host, Step string
 	What       string
 	Old, New   string
+	// Outside: the host or step is outside the saved plan's target set
+	// (or a host of it is not targeted now), rather than in a state that
+	// changed.
+	Outside bool
 }
 
 func (d Drift) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "host %s, step %s: %s", d.Host, d.Step, d.What)
+	fmt.Fprintf(&b, "host %s", d.Host)
+	if d.Step != "" {
+		fmt.Fprintf(&b, ", step %s", d.Step)
+	}
+	fmt.Fprintf(&b, ": %s", d.What)
 	if d.Old != "" || d.New != "" {
 		fmt.Fprintf(&b, "\n      plan: %s\n      now:  %s", oneLine(d.Old), oneLine(d.New))
 	}
@@ -363,11 +511,68 @@ func oneLine(s string) string {
 	return strings.ReplaceAll(s, "\n", " ⏎ ")
 }
 
-// Compare lists how a fresh plan differs from the saved one: probes whose
-// output changed (old value against new) and actions or field changes that
-// differ. An empty result means apply may proceed with the saved actions.
-func Compare(saved, fresh *File) []Drift {
+// HostNames is the saved plan's hosts, in its order.
+func (f *File) HostNames() []string {
+	names := make([]string, len(f.Hosts))
+	for i, h := range f.Hosts {
+		names[i] = h.Name
+	}
+	return names
+}
+
+// MadeFor says which hosts the plan was made for, and with which --limit:
+// "h1 (--limit h1)".
+func (f *File) MadeFor() string {
+	s := strings.Join(f.HostNames(), ", ")
+	if s == "" {
+		s = "no host"
+	}
+	if len(f.Limit) > 0 {
+		s += " (--limit " + strings.Join(f.Limit, ",") + ")"
+	}
+	return s
+}
+
+// CompareHosts lists how the hosts an apply targets differ from the saved
+// plan's: a saved plan runs on exactly its hosts, so a host it does not
+// show is refused, and so is one of its hosts that is not targeted now
+// (as Terraform, which applies a saved plan's targets and no others).
+func CompareHosts(saved *File, targets []string) []Drift {
 	var out []Drift
+	inSaved := map[string]bool{}
+	for _, h := range saved.Hosts {
+		if inSaved[h.Name] {
+			out = append(out, Drift{Host: h.Name, Outside: true, What: "host is listed twice in the saved plan"})
+		}
+		inSaved[h.Name] = true
+	}
+	targeted := map[string]bool{}
+	for _, name := range targets {
+		if targeted[name] {
+			out = append(out, Drift{Host: name, Outside: true, What: "host is targeted twice"})
+			continue
+		}
+		targeted[name] = true
+		if !inSaved[name] {
+			out = append(out, Drift{Host: name, Outside: true,
+				What: "host is not in the saved plan, which was made for " + saved.MadeFor() + "; a saved plan runs only on the hosts it showed"})
+		}
+	}
+	for _, h := range saved.Hosts {
+		if !targeted[h.Name] {
+			out = append(out, Drift{Host: h.Name, Outside: true, What: "host of the saved plan is not targeted now"})
+		}
+	}
+	return out
+}
+
+// Compare lists how a fresh plan differs from the saved one: hosts and
+// steps outside the saved plan (or missing from the fresh one), probes
+// whose output changed (old value against new), and actions, field
+// changes or commands that differ. An empty result means apply may
+// proceed with exactly the saved actions and commands.
+func Compare(saved, fresh *File) []Drift {
+	out := CompareHosts(saved, fresh.HostNames())
 	freshHosts := map[string]Host{}
 	for _, h := range fresh.Hosts {
 		freshHosts[h.Name] = h
@@ -375,12 +580,21 @@ func Compare(saved, fresh *File) []Drift {
 	for _, sh := range saved.Hosts {
 		fh, ok := freshHosts[sh.Name]
 		if !ok {
-			out = append(out, Drift{Host: sh.Name, What: "host is no longer targeted"})
-			continue
+			continue // CompareHosts named it
 		}
 		freshSteps := map[string]Step{}
 		for _, s := range fh.Steps {
 			freshSteps[s.Name] = s
+		}
+		savedSteps := map[string]bool{}
+		for _, s := range sh.Steps {
+			savedSteps[s.Name] = true
+		}
+		for _, fs := range fh.Steps {
+			if !savedSteps[fs.Name] {
+				out = append(out, Drift{Host: sh.Name, Step: fs.Name, Outside: true,
+					What: "step is not in the saved plan for this host; a saved plan runs only the steps it showed"})
+			}
 		}
 		for _, ss := range sh.Steps {
 			fs, ok := freshSteps[ss.Name]
@@ -406,9 +620,26 @@ func Compare(saved, fresh *File) []Drift {
 				out = append(out, Drift{Host: sh.Name, Step: ss.Name, What: "field changes differ",
 					Old: describeChanges(ss.Changes), New: describeChanges(fs.Changes)})
 			}
+			if !slices.Equal(ss.Commands, fs.Commands) {
+				out = append(out, Drift{Host: sh.Name, Step: ss.Name, What: "commands differ from the ones the plan showed",
+					Old: DescribeCommands(ss.Commands), New: DescribeCommands(fs.Commands)})
+			}
 		}
 	}
 	return out
+}
+
+// DescribeCommands shows commands (already redacted) one after the other:
+// "$ a ⏎ $ b" once on one line.
+func DescribeCommands(cmds []string) string {
+	if len(cmds) == 0 {
+		return "(no command)"
+	}
+	parts := make([]string, len(cmds))
+	for i, c := range cmds {
+		parts[i] = "$ " + c
+	}
+	return strings.Join(parts, "\n")
 }
 
 func sameChanges(a, b []steps.Change) bool {
