@@ -27,12 +27,12 @@ func newChecklistCmd() *cobra.Command {
 			}
 			eng, diags := engine.New(l.cfg, l.vars, engine.Options{Redactor: evidence.NewRedactor(sensitiveValues(l)...), Lang: lang})
 			if diags.HasErrors() {
-				printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+				l.printDiags(cmd.ErrOrStderr(), diags)
 				return exitWith(exitInvalid, "")
 			}
 			items, diags := eng.Blank()
 			if diags.HasErrors() {
-				printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+				l.printDiags(cmd.ErrOrStderr(), diags)
 				return exitWith(exitInvalid, "")
 			}
 			title := l.cfg.Runbook.Title

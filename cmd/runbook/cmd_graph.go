@@ -22,7 +22,7 @@ func newGraphCmd() *cobra.Command {
 			}
 			order, diags := l.cfg.Order()
 			if diags.HasErrors() {
-				printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+				l.printDiags(cmd.ErrOrStderr(), diags)
 				return exitWith(exitInvalid, "")
 			}
 			g := l.cfg.Graph()

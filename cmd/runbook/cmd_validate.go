@@ -26,7 +26,7 @@ inventory.hcl beside the runbook) and checks that the runbook's hosts are in it.
 				return err
 			}
 			if diags := engine.Validate(l.cfg, l.vars); diags.HasErrors() {
-				printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+				l.printDiags(cmd.ErrOrStderr(), diags)
 				return exitWith(exitInvalid, "")
 			}
 			inv, err := loadInventory(cmd.ErrOrStderr(), inventoryPath, args[0])

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mattn/go-isatty"
 	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/evidence"
 	"github.com/runbook-hpc/runbook/engine/hcllimits"
 	"github.com/runbook-hpc/runbook/steps"
 	"github.com/spf13/cobra"
@@ -55,6 +56,15 @@ func (v *varFlags) register(cmd *cobra.Command) {
 type loaded struct {
 	cfg  *config.Config
 	vars map[string]cty.Value
+	// secrets are the values of its sensitive variables, as resolved and
+	// as they were given, for printDiags to hide.
+	secrets []string
+}
+
+// printDiags prints diagnostics about l's runbook with the values of its
+// sensitive variables hidden.
+func (l *loaded) printDiags(w io.Writer, diags hcl.Diagnostics) {
+	printDiags(w, l.cfg, diags, l.secrets...)
 }
 
 // loadRunbook parses the runbook and resolves its variables, printing any
@@ -64,25 +74,38 @@ func loadRunbook(stderr io.Writer, path string, vf *varFlags) (*loaded, error) {
 	if !diags.HasErrors() {
 		vars, d := cfg.ResolveVariables(vf.sources, os.Environ())
 		diags = append(diags, d...)
+		secrets := varSourceSecrets(cfg, vf.sources, vars)
 		if !diags.HasErrors() {
 			// Lint errors too: a value that would change a command plan runs.
 			diags = append(diags, cfg.Lint(vars)...)
 		}
 		if !diags.HasErrors() {
-			printDiags(stderr, cfg, diags)
-			return &loaded{cfg: cfg, vars: vars}, nil
+			l := &loaded{cfg: cfg, vars: vars, secrets: secrets}
+			l.printDiags(stderr, diags)
+			return l, nil
 		}
+		printDiags(stderr, cfg, diags, secrets...)
+		return nil, exitWith(exitInvalid, "")
 	}
 	printDiags(stderr, cfg, diags)
 	return nil, exitWith(exitInvalid, "")
 }
 
 // printDiags renders diagnostics with file:line:col and a source snippet;
-// colour only on a terminal and never with NO_COLOR.
-func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics) {
+// colour only on a terminal and never with NO_COLOR. The secrets, and the
+// values of sensitive variables the diagnostics carry, are redacted in
+// their text and masked in the snippets (diagRedactor): CI logs keep what
+// validate and plan print.
+func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics, secrets ...string) {
 	if len(diags) == 0 {
 		return
 	}
+	red := diagRedactor(cfg, diags, secrets)
+	shown := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		shown[i] = redactDiag(d, red)
+	}
+	diags = shown
 	width, color := 0, false
 	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		color = os.Getenv("NO_COLOR") == "" && !noColor && os.Getenv("TERM") != "dumb"
@@ -102,7 +125,7 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics) {
 		if f != nil && looksBinary(f.Bytes) {
 			binary[name] = true
 		}
-		files[name] = printable(f)
+		files[name] = printable(masked(f, red))
 	}
 	wr := hcl.NewDiagnosticTextWriter(w, files, uint(width), color)
 
@@ -225,6 +248,22 @@ func printable(f *hcl.File) *hcl.File {
 	}
 	c := *f
 	c.Bytes = out
+	return &c
+}
+
+// masked returns f with every secret red knows replaced byte for byte
+// (masked), so that diagnostic ranges still point at the same places; f
+// itself is left alone.
+func masked(f *hcl.File, red *evidence.Redactor) *hcl.File {
+	if f == nil {
+		return nil
+	}
+	m := red.Mask(string(f.Bytes))
+	if m == string(f.Bytes) {
+		return f
+	}
+	c := *f
+	c.Bytes = []byte(m)
 	return &c
 }
 
