@@ -53,7 +53,8 @@ func loadSSHConfig(opts Options) (*sshConfig, hcl.Diagnostics) {
 	defer f.Close()
 	cfg, err := ssh_config.Decode(f)
 	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Cannot parse ssh config", Detail: fmt.Sprintf("%s: %v; ignoring it.", p, err)}}
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Cannot parse ssh config", Detail: fmt.Sprintf(
+			"%s: %v; ignoring the whole file, so no host takes any setting from it (User, HostName, Port, IdentityFile...). Set what the hosts need in the inventory.", p, err)}}
 	}
 	return &sshConfig{cfg: cfg, path: p}, nil
 }

@@ -28,8 +28,10 @@ func loadInventory(stderr io.Writer, explicit, runbookPath string) (*inventory.I
 		return inventory.LocalInventory(inventory.Options{}), nil
 	}
 	inv, diags := inventory.Load(path, inventory.Options{})
+	// Warnings too: an ssh config the parser rejects is ignored whole, and
+	// hosts would silently lose its User, HostName, Port...
+	printDiags(stderr, nil, diags)
 	if diags.HasErrors() {
-		printDiags(stderr, nil, diags)
 		return nil, exitWith(exitInvalid, "")
 	}
 	return inv, nil
