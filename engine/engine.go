@@ -197,17 +197,23 @@ func (e *Engine) Apply(ctx context.Context, targets []Target, opts ApplyOptions)
 		run = e.NewRun(ModeApply)
 	}
 	w := &walk{e: e, mode: ModeApply, forks: opts.Forks, keepGoing: opts.KeepGoing, onEvent: opts.OnEvent}
+	// A refused apply changed nothing, but its record must not stay
+	// "running" (as a killed apply's would): it ended, and failed.
+	refused := func(err error) (*report.Run, error) {
+		run.Result, run.Ended = ResultFailed, time.Now().UTC()
+		return run, err
+	}
 	if opts.Resume != nil {
 		carried, err := e.resumeFrom(opts.Resume)
 		if err != nil {
-			return run, err
+			return refused(err)
 		}
 		w.resume = carried
 	}
 	if opts.Saved != nil {
 		expected, err := e.checkSaved(ctx, targets, opts, run)
 		if err != nil {
-			return run, err
+			return refused(err)
 		}
 		w.expected = expected
 	}

@@ -122,11 +122,21 @@ type resumed struct {
 	steps map[stepKey]*report.Step
 }
 
+// CheckResume says whether an apply of this engine's runbook and values
+// may resume prev (ErrInvalidResume, saying why, when not). Apply checks
+// it again; a caller checks it first to refuse before it shows a plan.
+func (e *Engine) CheckResume(prev *report.Run) error {
+	if err := e.resumable(prev); err != nil {
+		return fmt.Errorf("%w %s: %w", ErrInvalidResume, prev.ID, err)
+	}
+	return nil
+}
+
 // resumeFrom checks that prev can be resumed by this apply
 // (ErrInvalidResume, saying why, when not).
 func (e *Engine) resumeFrom(prev *report.Run) (*resumed, error) {
-	if err := e.resumable(prev); err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrInvalidResume, prev.ID, err)
+	if err := e.CheckResume(prev); err != nil {
+		return nil, err
 	}
 	r := &resumed{runID: prev.ID, steps: map[stepKey]*report.Step{}}
 	for _, h := range prev.Hosts {

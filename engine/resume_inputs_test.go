@@ -125,9 +125,17 @@ func TestResumeRefusesOtherInputs(t *testing.T) {
 				c.edit()
 			}
 			s := secondScript()
-			_, err := engineFromFile(t, path, c.assigns...).Apply(t.Context(), one(s), engine.ApplyOptions{Resume: first})
+			eng := engineFromFile(t, path, c.assigns...)
+			if err := eng.CheckResume(first); !errors.Is(err, engine.ErrInvalidResume) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("CheckResume: %v, want ErrInvalidResume saying %q", err, c.want)
+			}
+			run, err := eng.Apply(t.Context(), one(s), engine.ApplyOptions{Resume: first})
 			if !errors.Is(err, engine.ErrInvalidResume) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("resume: %v, want ErrInvalidResume saying %q", err, c.want)
+			}
+			// The refused apply's record ends: failed, not left "running".
+			if run.Result != engine.ResultFailed || run.Ended.IsZero() {
+				t.Errorf("refused apply recorded as result %q, ended %v; want failed with an end", run.Result, run.Ended)
 			}
 			for _, value := range []string{"Alpha-value", "Bravo-value", "S3cret-pw", "0ther-secret"} {
 				if strings.Contains(err.Error(), value) {

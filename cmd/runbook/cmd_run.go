@@ -195,6 +195,9 @@ applies exactly the saved actions and commands.`,
 					fmt.Fprintln(human, "Nothing to change; running the read-only steps again to gather evidence.")
 				}
 				if !confirm(human, os.Stdin) {
+					// Recorded as what it was: a plan, nothing applied.
+					s.run.Mode = string(engine.ModePlan)
+					s.finish()
 					return exitWith(exitFailed, "apply cancelled; nothing was changed")
 				}
 				s.run = s.eng.NewRun(engine.ModeApply)
@@ -337,6 +340,10 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode engine.Mode, sav
 		prev, err := engine.LoadRun(filepath.Join(f.stateDir, "runs"), f.resume)
 		if err != nil {
 			return nil, exitWith(exitInvalid, "--resume %s: %v", f.resume, err)
+		}
+		// Refused here, before a plan is shown and a record started.
+		if err := eng.CheckResume(prev); err != nil {
+			return nil, exitWith(exitInvalid, "--resume %v", err)
 		}
 		s.resume = prev
 	}

@@ -75,6 +75,21 @@ step "assert" "uses_count" {
 	if bad.code != 3 {
 		t.Fatalf("--resume of a missing run: %s", bad)
 	}
+
+	// The resumed run succeeded: resuming it is refused before anything
+	// runs or is recorded, not after a plan with a record left "running".
+	before := len(runDirs(t, state))
+	done := filepath.Base(dirs[len(dirs)-1])
+	again := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", state, "--resume", done)
+	if again.code != 3 || !strings.Contains(again.stderr, "only a failed or interrupted apply can be resumed") {
+		t.Fatalf("--resume of a successful run: %s", again)
+	}
+	if after := len(runDirs(t, state)); after != before {
+		t.Errorf("a refused --resume left %d new run records", after-before)
+	}
+	if b, _ := os.ReadFile(counter); strings.Count(string(b), "x") != 1 {
+		t.Errorf("a refused --resume ran the command: counter %q", b)
+	}
 }
 
 // localLockPath is where this user's apply on this machine locks runbook;
