@@ -97,10 +97,11 @@ type ApplyOptions struct {
 	KeepGoing bool
 	OnEvent   func(Event)
 	Run       *report.Run
-	// Saved, when set, is the plan the admin reviewed: every probe is run
-	// again first and apply refuses (StalePlanError) when the hosts no
-	// longer look as they did; then each step must propose exactly the
-	// saved action and field changes.
+	// Saved, when set, is the plan the admin reviewed: its hosts and steps
+	// are the whole target set, every probe is run again first, and apply
+	// refuses (StalePlanError) a host or step the plan did not show, or
+	// hosts that no longer look as they did; then each step must propose
+	// exactly the saved action, field changes and commands.
 	Saved *planfile.File
 	// Resume is an earlier apply of this runbook that failed or was
 	// interrupted: a step it completed that would only run again (a test
