@@ -20,32 +20,36 @@ import (
 
 // secretRenderings are the ways a secret can show in an artefact: as it
 // is, coerced to valid UTF-8 (as records and JSON hold it), normalised
-// (as HCL holds a string), and escaped as a shell word, a JSON or Go
-// string, HTML or XML would write it. Written here independently of the
-// redactor's own list, so that a form it misses is caught.
+// (as HCL holds a string), shell-quoted or not (in a command line), and
+// then as it is or escaped as a JSON or Go string, HTML or XML would
+// write it (a command line in report.json is both). Written here
+// independently of the redactor's own list, so that a form it misses is
+// caught.
 func secretRenderings(secret string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, s := range []string{secret, strings.ToValidUTF8(secret, "\uFFFD"), coerceEachByte(secret), norm.NFC.String(secret)} {
-		js, _ := json.Marshal(s)
-		var jsPlain bytes.Buffer
-		enc := json.NewEncoder(&jsPlain)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(s)
-		var x bytes.Buffer
-		_ = xml.EscapeText(&x, []byte(s))
-		for _, f := range []string{
-			s,
-			strings.ReplaceAll(s, "'", `'\''`),
-			string(js[1 : len(js)-1]),
-			strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(jsPlain.String(), "\n"), `"`), `"`),
-			strconv.Quote(s)[1 : len(strconv.Quote(s))-1],
-			html.EscapeString(s),
-			x.String(),
-		} {
-			if len(f) >= 3 && !seen[f] {
-				seen[f] = true
-				out = append(out, f)
+		for _, inner := range []string{s, strings.ReplaceAll(s, "'", `'\''`)} {
+			js, _ := json.Marshal(inner)
+			var jsPlain bytes.Buffer
+			enc := json.NewEncoder(&jsPlain)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(inner)
+			goQuoted := strconv.Quote(inner)
+			var x bytes.Buffer
+			_ = xml.EscapeText(&x, []byte(inner))
+			for _, f := range []string{
+				inner,
+				string(js[1 : len(js)-1]),
+				strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(jsPlain.String(), "\n"), `"`), `"`),
+				goQuoted[1 : len(goQuoted)-1],
+				html.EscapeString(inner),
+				x.String(),
+			} {
+				if len(f) >= 3 && !seen[f] {
+					seen[f] = true
+					out = append(out, f)
+				}
 			}
 		}
 	}
