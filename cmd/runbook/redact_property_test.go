@@ -106,8 +106,9 @@ func randomSecret(rng *rand.Rand) string {
 // and comes back: argv, a shell line with shellquote(), env, stdin, JSON
 // output, output long enough to be cut (the secret across the cut), the
 // file kinds' content and diffs, a title, checklist lines, a failing
-// command's stderr and an assertion's message. @DIR@ is a scratch
-// directory.
+// command's stderr, an expression that fails in apply on a value it read
+// (`cannot convert "…" to number`) and an assertion's message. @DIR@ is
+// a scratch directory.
 const redactionRunbook = `
 runbook "redaction" {}
 
@@ -166,6 +167,15 @@ step "line" "lined" {
 step "command" "fails" {
   title = "Fail with ${var.pw}"
   argv  = ["sh", "-c", "printf 'failed: %s\\n' \"$1\" >&2; exit 3", "sh", var.pw]
+}
+
+step "command" "emit" {
+  argv  = ["cat"]
+  stdin = var.pw
+}
+
+step "check" "convert" {
+  argv = ["echo", tonumber(step.emit.stdout)]
 }
 
 step "assert" "holds_not" {
