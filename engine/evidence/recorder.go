@@ -25,7 +25,7 @@ const ExcerptLimit = 8 << 10
 // every secret before the redactor is used: it is not safe for concurrent
 // Add and Redact.
 type Redactor struct {
-	forms []string // of every secret, longest first
+	forms []string // of every secret
 }
 
 // NewRedactor ignores empty and very short secrets: redacting "1" would
@@ -48,7 +48,6 @@ func (r *Redactor) Add(s string) {
 			r.forms = append(r.forms, f)
 		}
 	}
-	slices.SortStableFunc(r.forms, func(a, b string) int { return len(b) - len(a) })
 }
 
 // minSecret is the shortest secret redacted.

@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"html"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +19,7 @@ import (
 )
 
 // SecretForms returns the ways secret can be written in what runbook
-// prints and records, longest first: as it is, and as each escaping
+// prints and records: as it is, and as each escaping
 // writes it inside a quoted or escaped text (a shell word, a JSON or Go
 // string, HTML, XML, an HCL string), once or twice over (a command line
 // quoted in an error message, a command's JSON output). Each escaping
@@ -52,7 +51,6 @@ func SecretForms(secret string) []string {
 			}
 		}
 	}
-	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	return forms
 }
 
