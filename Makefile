@@ -18,8 +18,9 @@ build:
 test: build vet deps oracles testbed unit e2e fuzz-ci
 
 # Test-only packages from Debian: Chromium (and CJK fonts for the Korean
-# checklist lines) for the report.html screenshot test.
-TEST_DEBS := chromium fonts-noto-cjk
+# checklist lines) for the report.html screenshot test; ansible-core for
+# the tests that hold runbook's inventory reading against ansible-inventory.
+TEST_DEBS := chromium fonts-noto-cjk ansible-core
 deps:
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
