@@ -203,6 +203,7 @@ func TestRedactionProperty(t *testing.T) {
 		`--password='a"b\c'`,               // an option with quotes
 		"\x01\x02\x1b[31mred'\x7f",         // terminal escapes
 		strings.Repeat("'", 3) + "quotes3", // quotes only, first
+		"\"59y\xda~\x14WlI\n",              // a message trims the final newline
 	}
 	n := 8
 	if testing.Short() {

@@ -49,6 +49,22 @@ func mustJSON(s string) string {
 	return string(b)
 }
 
+// TestRedactorFindsTrimmedSecret: a message that trims a command's output
+// ("exited 3: " + stderr) trims a secret at its end too; what is left is
+// still hidden.
+func TestRedactorFindsTrimmedSecret(t *testing.T) {
+	const secret = "\"59y\xda~WlI\n"
+	red := evidence.NewRedactor(secret)
+	for _, text := range []string{
+		"exited 3: failed: " + strings.TrimSpace(secret),
+		"exited 3: failed: " + strings.ToValidUTF8(strings.TrimSpace(secret), "\uFFFD") + "\n\n$ sh -c …",
+	} {
+		if got := red.Redact(text); strings.Contains(got, "59y") {
+			t.Errorf("Redact(%q) = %q", text, got)
+		}
+	}
+}
+
 // TestRedactorOverlappingSecrets: two secrets sharing a stretch of text
 // are both hidden whole, whichever is replaced first.
 func TestRedactorOverlappingSecrets(t *testing.T) {

@@ -27,7 +27,9 @@ import (
 // escaped into exactly these forms: a redactor that knows them finds the
 // secret in any rendering, not only where it is replaced before escaping.
 // A secret with invalid UTF-8 also gets the forms of its coercion to
-// valid UTF-8, which is what a record holds.
+// valid UTF-8, which is what a record holds; one with white space at
+// either end, the forms of it trimmed, as messages trim a command's output
+// ("exited 3: " + its stderr).
 func SecretForms(secret string) []string {
 	seen := map[string]bool{}
 	var forms []string
@@ -37,9 +39,12 @@ func SecretForms(secret string) []string {
 			forms = append(forms, f)
 		}
 	}
-	bases := []string{secret}
-	if !utf8.ValidString(secret) {
-		bases = append(bases, validUTF8(secret), strings.ToValidUTF8(secret, string(utf8.RuneError)))
+	var bases []string
+	for _, b := range []string{secret, strings.TrimSpace(secret)} {
+		bases = append(bases, b)
+		if !utf8.ValidString(b) {
+			bases = append(bases, validUTF8(b), strings.ToValidUTF8(b, string(utf8.RuneError)))
+		}
 	}
 	for _, b := range bases {
 		add(b)
