@@ -303,7 +303,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode engine.Mode, sav
 		}
 	}
 	if diags := engine.Validate(l.cfg, l.vars); diags.HasErrors() {
-		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+		l.printDiags(cmd.ErrOrStderr(), diags)
 		return nil, exitWith(exitInvalid, "")
 	}
 	redactor := evidence.NewRedactor(sensitiveValues(l)...)
@@ -321,7 +321,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode engine.Mode, sav
 	}
 	eng, diags := engine.New(l.cfg, l.vars, engine.Options{Redactor: redactor, Lang: f.lang, Hint: transport.Hint})
 	if diags.HasErrors() {
-		printDiags(cmd.ErrOrStderr(), l.cfg, diags)
+		l.printDiags(cmd.ErrOrStderr(), diags)
 		return nil, exitWith(exitInvalid, "")
 	}
 	// One host's steps run one after the other, each mostly waiting for a
