@@ -20,7 +20,7 @@ test: build vet deps oracles testbed unit e2e fuzz-ci
 # Test-only packages from Debian: Chromium (and CJK fonts for the Korean
 # checklist lines) for the report.html screenshot test; ansible-core for
 # the tests that hold runbook's inventory reading against ansible-inventory.
-TEST_DEBS := chromium fonts-noto-cjk ansible-core
+TEST_DEBS := chromium fonts-noto-cjk ansible-core libxml2-utils
 deps:
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
