@@ -256,6 +256,7 @@ func confirm(w io.Writer, r io.Reader) bool {
 // session is one plan or apply invocation.
 type session struct {
 	metricsFile   string
+	metricsErr    error // writing metricsFile failed: exit 1
 	loaded        *loaded
 	runbookPath   string
 	inventoryPath string
@@ -391,6 +392,9 @@ func (s *session) finish() {
 	}
 	if s.metricsFile != "" && s.run.Mode == string(engine.ModeApply) {
 		if err := report.WriteMetrics(s.metricsFile, s.run); err != nil {
+			// What watches the file would go on seeing the last run's
+			// outcome: the command fails (exit 1), whatever the run did.
+			s.metricsErr = err
 			fmt.Fprintf(os.Stderr, "runbook: could not write the metrics file: %v\n", err)
 		}
 	}
@@ -406,6 +410,8 @@ func (s *session) exitCode() int {
 	case sig != nil:
 		return exitSIGINT
 	case s.run.Result == engine.ResultFailed || s.run.Result == engine.ResultInterrupted:
+		return exitFailed
+	case s.metricsErr != nil:
 		return exitFailed
 	}
 	return exitOK

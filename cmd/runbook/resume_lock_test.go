@@ -169,6 +169,25 @@ step "check" "hello" { argv = ["true"] }
 	}
 }
 
+// A metrics file that cannot be written fails the apply (exit 1) even
+// though every step succeeded: what watches the file would otherwise go on
+// reading the previous run's outcome as current.
+func TestApplyFailsWhenMetricsFileCannotBeWritten(t *testing.T) {
+	name := strings.ToLower(uniqueName(t))
+	rb := writeRunbook(t, `
+runbook "`+name+`" {}
+step "check" "hello" { argv = ["true"] }
+`)
+	prom := filepath.Join(t.TempDir(), "no-such-directory", "runbook.prom")
+	r := runCLI(t, "apply", rb, "--auto-approve", "--state-dir", t.TempDir(), "--metrics-file", prom)
+	if r.code != exitFailed {
+		t.Fatalf("apply exited %d, want %d: %s", r.code, exitFailed, r)
+	}
+	if !strings.Contains(r.stderr, "could not write the metrics file") {
+		t.Errorf("stderr does not say the metrics file failed: %s", r)
+	}
+}
+
 // Two inventory hosts that are one machine share its lock: with both
 // worked at once, the second is refused by the first's lock, and the hint
 // says so instead of blaming "another apply".

@@ -1,16 +1,18 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Metric names written by WriteMetrics (documented in docs/report-schema.md).
@@ -23,7 +25,7 @@ const (
 	metricRunTimestamp    = "runbook_run_timestamp_seconds"
 	metricRunDuration     = "runbook_run_duration_seconds"
 	metricTicked          = "runbook_checklist_items_ticked"
-	metricItems           = "runbook_checklist_items_total"
+	metricItems           = "runbook_checklist_items"
 	metricLastSuccessTime = "runbook_last_success_timestamp_seconds"
 )
 
@@ -48,18 +50,29 @@ func WriteMetrics(path string, r *Run) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading the previous metrics file: %w", err)
 	}
-	data := Metrics(out, PreviousLastSuccess(prev, out.Runbook))
+	data, err := Metrics(out, PreviousLastSuccess(prev, out.Runbook))
+	if err != nil {
+		return err
+	}
 	return writeAtomicMode(path, data, 0o644)
 }
 
 // Metrics renders the metrics of a run; lastSuccess is the previous
 // runbook_last_success_timestamp_seconds (NaN or 0: none known), used when
-// this run did not succeed.
-func Metrics(r *Run, lastSuccess float64) []byte {
-	var b bytes.Buffer
-	rb := label("runbook", r.Runbook)
-	header := func(name, typ, help string) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+// this run did not succeed. The families are built as client_model
+// messages and written by Prometheus' own encoder (expfmt), so the text is
+// what every Prometheus parser reads; a family with no series (a run with
+// no steps) is left out, as the format has no place for it.
+func Metrics(r *Run, lastSuccess float64) ([]byte, error) {
+	rb := []*dto.LabelPair{labelPair("runbook", r.Runbook)}
+	var fams []*dto.MetricFamily
+	family := func(name, help string) *dto.MetricFamily {
+		f := &dto.MetricFamily{Name: proto(name), Help: proto(help), Type: dto.MetricType_GAUGE.Enum()}
+		fams = append(fams, f)
+		return f
+	}
+	add := func(f *dto.MetricFamily, labels []*dto.LabelPair, v float64) {
+		f.Metric = append(f.Metric, &dto.Metric{Label: labels, Gauge: &dto.Gauge{Value: &v}})
 	}
 	type stepRow struct {
 		host *Host
@@ -71,76 +84,85 @@ func Metrics(r *Run, lastSuccess float64) []byte {
 			rows = append(rows, stepRow{h, s})
 		}
 	}
-	stepLabels := func(x stepRow) string {
-		return rb + "," + label("host", x.host.Name) + "," + label("step", x.step.Name) + "," + label("kind", x.step.Kind)
+	stepLabels := func(x stepRow, extra ...*dto.LabelPair) []*dto.LabelPair {
+		return append([]*dto.LabelPair{labelPair("runbook", r.Runbook), labelPair("host", x.host.Name),
+			labelPair("step", x.step.Name), labelPair("kind", x.step.Kind)}, extra...)
 	}
 
-	header(metricStepSuccess, "gauge", "Whether the step did its part in the last run: 1 ok, changed, unchanged or skipped (when = false); 0 failed, interrupted or not run.")
+	f := family(metricStepSuccess, "Whether the step did its part in the last run: 1 ok, changed, unchanged or skipped (when = false); 0 failed, interrupted or not run.")
 	for _, x := range rows {
-		fmt.Fprintf(&b, "%s{%s} %s\n", metricStepSuccess, stepLabels(x), boolValue(stepSucceeded(r, x.step)))
+		add(f, stepLabels(x), boolValue(stepSucceeded(r, x.step)))
 	}
-	header(metricStepDuration, "gauge", "How long the step ran in the last run, in seconds (0 when it did not run).")
+	f = family(metricStepDuration, "How long the step ran in the last run, in seconds (0 when it did not run).")
 	for _, x := range rows {
 		d := 0.0
 		if !x.step.Started.IsZero() && x.step.Ended.After(x.step.Started) {
 			d = x.step.Ended.Sub(x.step.Started).Seconds()
 		}
-		fmt.Fprintf(&b, "%s{%s} %s\n", metricStepDuration, stepLabels(x), formatFloat(d))
+		add(f, stepLabels(x), d)
 	}
-	header(metricStepChanged, "gauge", "Whether the step changed its host in the last run (1) or not (0).")
+	f = family(metricStepChanged, "Whether the step changed its host in the last run (1) or not (0).")
 	for _, x := range rows {
-		fmt.Fprintf(&b, "%s{%s} %s\n", metricStepChanged, stepLabels(x), boolValue(x.step.Changed))
+		add(f, stepLabels(x), boolValue(x.step.Changed))
 	}
-	header(metricStepStatus, "gauge", "The step's status in the last run, as a label; the value is always 1.")
+	f = family(metricStepStatus, "The step's status in the last run, as a label; the value is always 1.")
 	for _, x := range rows {
-		fmt.Fprintf(&b, "%s{%s,%s} 1\n", metricStepStatus, stepLabels(x), label("status", x.step.Status))
+		add(f, stepLabels(x, labelPair("status", x.step.Status)), 1)
 	}
 
-	header(metricRunSuccess, "gauge", "Whether the last run succeeded (an apply with result success, or a plan that did not fail).")
-	fmt.Fprintf(&b, "%s{%s} %s\n", metricRunSuccess, rb, boolValue(runSucceeded(r)))
-	header(metricRunTimestamp, "gauge", "When the last run ended, in seconds since the Unix epoch.")
-	fmt.Fprintf(&b, "%s{%s} %s\n", metricRunTimestamp, rb, formatFloat(unixSeconds(r.Ended)))
-	header(metricRunDuration, "gauge", "How long the last run took, in seconds.")
+	add(family(metricRunSuccess, "Whether the last run succeeded (an apply with result success, or a plan that did not fail)."),
+		rb, boolValue(runSucceeded(r)))
+	add(family(metricRunTimestamp, "When the last run ended, in seconds since the Unix epoch."), rb, unixSeconds(r.Ended))
 	d := 0.0
 	if !r.Started.IsZero() && r.Ended.After(r.Started) {
 		d = r.Ended.Sub(r.Started).Seconds()
 	}
-	fmt.Fprintf(&b, "%s{%s} %s\n", metricRunDuration, rb, formatFloat(d))
+	add(family(metricRunDuration, "How long the last run took, in seconds."), rb, d)
 	ticked, total := r.Tally()
-	header(metricTicked, "gauge", "Completion checklist items ticked on evidence in the last run.")
-	fmt.Fprintf(&b, "%s{%s} %d\n", metricTicked, rb, ticked)
-	header(metricItems, "gauge", "Completion checklist items in the last run.")
-	fmt.Fprintf(&b, "%s{%s} %d\n", metricItems, rb, total)
+	add(family(metricTicked, "Completion checklist items ticked on evidence in the last run."), rb, float64(ticked))
+	add(family(metricItems, "Completion checklist items in the last run."), rb, float64(total))
 
 	last := lastSuccess
 	if r.Mode == "apply" && r.Result == "success" {
 		last = unixSeconds(r.Ended)
 	}
 	if last > 0 && !math.IsNaN(last) && !math.IsInf(last, 0) {
-		header(metricLastSuccessTime, "gauge", "When an apply of this runbook last succeeded, in seconds since the Unix epoch (kept across failed runs).")
-		fmt.Fprintf(&b, "%s{%s} %s\n", metricLastSuccessTime, rb, formatFloat(last))
+		add(family(metricLastSuccessTime, "When an apply of this runbook last succeeded, in seconds since the Unix epoch (kept across failed runs)."), rb, last)
 	}
-	return b.Bytes()
+
+	var b bytes.Buffer
+	for _, f := range fams {
+		if len(f.Metric) == 0 {
+			continue
+		}
+		if _, err := expfmt.MetricFamilyToText(&b, f); err != nil {
+			return nil, fmt.Errorf("encoding the metrics: %w", err)
+		}
+	}
+	return b.Bytes(), nil
 }
 
-// PreviousLastSuccess finds runbook_last_success_timestamp_seconds for
-// runbook in a metrics file written by WriteMetrics; NaN when absent.
+// PreviousLastSuccess reads runbook_last_success_timestamp_seconds for
+// runbook back from a metrics file written by WriteMetrics, with
+// Prometheus' text parser; NaN when absent, or when the file is not in the
+// text format (then nothing in it can be trusted).
 func PreviousLastSuccess(file []byte, runbook string) float64 {
-	prefix := metricLastSuccessTime + "{" + label("runbook", runbook) + "}"
-	sc := bufio.NewScanner(bytes.NewReader(file))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		rest, ok := strings.CutPrefix(line, prefix)
-		if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
-			continue
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
-			return v
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(file))
+	if err != nil {
+		return math.NaN()
+	}
+	want := validLabel(runbook)
+	for _, m := range fams[metricLastSuccessTime].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "runbook" && l.GetValue() == want {
+				switch {
+				case m.Gauge != nil:
+					return m.GetGauge().GetValue()
+				case m.Untyped != nil:
+					return m.GetUntyped().GetValue()
+				}
+			}
 		}
 	}
 	return math.NaN()
@@ -174,21 +196,19 @@ func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1e3
 }
 
-func boolValue(b bool) string {
+func boolValue(b bool) float64 {
 	if b {
-		return "1"
+		return 1
 	}
-	return "0"
+	return 0
 }
 
-func formatFloat(f float64) string {
-	return strconv.FormatFloat(f, 'f', -1, 64)
+func proto(s string) *string { return &s }
+
+// labelPair is a label whose value is valid UTF-8 (the text format's
+// encoder writes bytes as they are, and its parsers refuse invalid UTF-8).
+func labelPair(name, value string) *dto.LabelPair {
+	return &dto.LabelPair{Name: proto(name), Value: proto(validLabel(value))}
 }
 
-// label renders name="value" with the text format's escapes: backslash,
-// double quote and line feed.
-func label(name, value string) string {
-	value = strings.ToValidUTF8(value, "\uFFFD")
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return name + `="` + r.Replace(value) + `"`
-}
+func validLabel(value string) string { return strings.ToValidUTF8(value, "\uFFFD") }

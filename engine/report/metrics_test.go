@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -16,9 +17,11 @@ import (
 )
 
 // parseMetrics parses a metrics file with Prometheus' own text parser, as
-// node_exporter's textfile collector does.
+// node_exporter's textfile collector does, after promlint found nothing
+// to say about it.
 func parseMetrics(t *testing.T, b []byte) map[string]*dto.MetricFamily {
 	t.Helper()
+	lint(t, b)
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(bytes.NewReader(b))
 	if err != nil {
@@ -33,6 +36,29 @@ func parseMetrics(t *testing.T, b []byte) map[string]*dto.MetricFamily {
 		}
 	}
 	return fams
+}
+
+// metrics is report.Metrics, which must not fail.
+func metrics(t *testing.T, r *report.Run, lastSuccess float64) []byte {
+	t.Helper()
+	b, err := report.Metrics(r, lastSuccess)
+	if err != nil {
+		t.Fatalf("Metrics: %v", err)
+	}
+	return b
+}
+
+// lint fails the test on every problem promlint (Prometheus' own rules
+// for metric names, units, types and help) finds.
+func lint(t *testing.T, b []byte) {
+	t.Helper()
+	problems, err := promlint.New(bytes.NewReader(b)).Lint()
+	if err != nil {
+		t.Fatalf("promlint cannot read the metrics: %v\n%s", err, b)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
 }
 
 func labelsOf(m *dto.Metric) map[string]string {
@@ -67,7 +93,7 @@ next:
 func TestMetricsParse(t *testing.T) {
 	r := phase2Run()
 	r.BuildChecklist()
-	fams := parseMetrics(t, report.Metrics(r, math.NaN()))
+	fams := parseMetrics(t, metrics(t, r, math.NaN()))
 
 	step := func(name string) map[string]string {
 		return map[string]string{"runbook": "phase2", "host": "moonlight-ctl", "step": name}
@@ -100,7 +126,7 @@ func TestMetricsParse(t *testing.T) {
 	}
 	rb := map[string]string{"runbook": "phase2"}
 	for name, want := range map[string]float64{
-		"runbook_run_success": 0, "runbook_checklist_items_ticked": 2, "runbook_checklist_items_total": 8,
+		"runbook_run_success": 0, "runbook_checklist_items_ticked": 2, "runbook_checklist_items": 8,
 		"runbook_run_duration_seconds": 5.6, "runbook_run_timestamp_seconds": float64(t0.Unix()) + 5.6,
 	} {
 		if got := value(t, fams, name, rb); math.Abs(got-want) > 1e-6 {
@@ -120,13 +146,13 @@ func TestMetricsLabelEscaping(t *testing.T) {
 	r.Hosts[0].Steps[0].Name = "ünïcode-스텝"
 	r.Result = "success"
 	r.BuildChecklist()
-	fams := parseMetrics(t, report.Metrics(r, math.NaN()))
+	fams := parseMetrics(t, metrics(t, r, math.NaN()))
 	got := labelsOf(fams["runbook_step_success"].GetMetric()[0])
 	if got["runbook"] != r.Runbook || got["host"] != r.Hosts[0].Name || got["step"] != "ünïcode-스텝" {
 		t.Errorf("labels did not survive escaping: %q", got)
 	}
 	// The previous last-success value is found under the escaped label.
-	b := report.Metrics(r, math.NaN())
+	b := metrics(t, r, math.NaN())
 	if v := report.PreviousLastSuccess(b, r.Runbook); v != float64(r.Ended.UnixMilli())/1e3 {
 		t.Errorf("PreviousLastSuccess = %v", v)
 	}
@@ -237,3 +263,86 @@ func TestMetricsHoldNoSecret(t *testing.T) {
 type fakeRedactor struct{ secret string }
 
 func (f fakeRedactor) Redact(s string) string { return strings.ReplaceAll(s, f.secret, "(sensitive)") }
+
+// TestMetricsLint: promlint finds nothing in any metrics runbook writes: a
+// failed apply, a successful one carrying a last success, a plan, and a
+// run with no hosts (whose step families have no series and are left
+// out). The checklist count is a gauge, so it has no _total suffix.
+func TestMetricsLint(t *testing.T) {
+	ok := phase2Run()
+	ok.Result = "success"
+	plan := phase2Run()
+	plan.Mode, plan.Result = "plan", "planned"
+	empty := phase2Run()
+	empty.Hosts = nil
+	for name, r := range map[string]*report.Run{"failed": phase2Run(), "success": ok, "plan": plan, "no hosts": empty} {
+		t.Run(name, func(t *testing.T) {
+			r.BuildChecklist()
+			b := metrics(t, r, float64(t0.Unix()))
+			fams := parseMetrics(t, b)
+			if strings.Contains(string(b), "runbook_checklist_items_total") {
+				t.Error("the gauge runbook_checklist_items_total is still written")
+			}
+			if _, ok := fams["runbook_checklist_items"]; !ok {
+				t.Error("no runbook_checklist_items")
+			}
+			if name == "no hosts" {
+				if _, ok := fams["runbook_step_success"]; ok || strings.Contains(string(b), "runbook_step_success") {
+					t.Errorf("a run without steps wrote runbook_step_success:\n%s", b)
+				}
+			}
+		})
+	}
+}
+
+// TestPreviousLastSuccessReadsBack: the value is read back with
+// Prometheus' parser from what this version writes (floats in %g form)
+// and from what earlier versions wrote by hand (fixed-point floats, the
+// gauge runbook_checklist_items_total), so an upgrade keeps it. A file
+// that is not in the text format gives NaN, and WriteMetrics replaces it.
+func TestPreviousLastSuccessReadsBack(t *testing.T) {
+	old := `# HELP runbook_checklist_items_total Completion checklist items in the last run.
+# TYPE runbook_checklist_items_total gauge
+runbook_checklist_items_total{runbook="phase2"} 8
+# HELP runbook_last_success_timestamp_seconds When an apply of this runbook last succeeded.
+# TYPE runbook_last_success_timestamp_seconds gauge
+runbook_last_success_timestamp_seconds{runbook="other"} 5
+runbook_last_success_timestamp_seconds{runbook="phase2"} 1773480413.25
+`
+	if v := report.PreviousLastSuccess([]byte(old), "phase2"); v != 1773480413.25 {
+		t.Errorf("from an earlier version's file: %v", v)
+	}
+	r := phase2Run()
+	r.Result = "success"
+	r.Ended = time.Date(2026, 3, 14, 9, 26, 53, 125e6, time.UTC)
+	b := metrics(t, r, math.NaN())
+	if v := report.PreviousLastSuccess(b, "phase2"); v != float64(r.Ended.UnixMilli())/1e3 {
+		t.Errorf("read back %v, want %v:\n%s", v, float64(r.Ended.UnixMilli())/1e3, b)
+	}
+	for _, bad := range []string{"not metrics {{{\n", "runbook_last_success_timestamp_seconds{runbook=\"phase2\"} x\n"} {
+		if v := report.PreviousLastSuccess([]byte(bad), "phase2"); !math.IsNaN(v) {
+			t.Errorf("%q: %v, want NaN", bad, v)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "phase2.prom")
+	if err := os.WriteFile(path, []byte("garbage {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := report.WriteMetrics(path, phase2Run()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	parseMetrics(t, got)
+}
+
+// TestMetricsInvalidUTF8: a label value that is not UTF-8 is written as
+// valid UTF-8, which the parser reads back.
+func TestMetricsInvalidUTF8(t *testing.T) {
+	r := phase2Run()
+	r.Hosts[0].Name = "bad\xff\xfehost"
+	r.BuildChecklist()
+	fams := parseMetrics(t, metrics(t, r, math.NaN()))
+	if got := labelsOf(fams["runbook_step_success"].GetMetric()[0])["host"]; got != "bad\uFFFDhost" {
+		t.Errorf("host label %q", got)
+	}
+}
