@@ -6,7 +6,6 @@ require (
 	github.com/agext/levenshtein v1.2.1
 	github.com/hashicorp/hcl/v2 v2.25.0
 	github.com/kevinburke/ssh_config v1.6.0
-	github.com/mattn/go-isatty v0.0.24
 	github.com/melbahja/goph v1.5.2
 	github.com/pkg/sftp v1.13.12
 	github.com/pmezard/go-difflib v1.0.0

@@ -91,78 +91,10 @@ func decodeShell(cfg cty.Value) (shellCommand, error) {
 			return sc, &AttrError{Attr: "parse", Err: fmt.Errorf("parse is one of %s, not %q", strings.Join(parseModes, ", "), *sc.Parse)}
 		}
 	}
-	if err := checkSacctmgrImmediate(sc.Argv, sc.Line); err != nil {
+	if err := checkSacctmgrImmediate(sc.Argv, sc.Line, sc.Stdin); err != nil {
 		return sc, err
 	}
 	return sc, nil
-}
-
-// checkSacctmgrImmediate refuses a mutating sacctmgr call without -i: with
-// no one to answer its commit prompt it either discards the change after
-// 30 s (rc 0) or, with stdin at end of file, loops forever printing
-// "Y or N please" at gigabytes per minute.
-func checkSacctmgrImmediate(argv []string, line *string) error {
-	words := argv
-	attr := "argv"
-	if line != nil {
-		// Shell punctuation separates commands: `x;sacctmgr add …` and
-		// `sh -c 'sacctmgr add …'` must be seen too.
-		words = strings.Fields(strings.Map(func(r rune) rune {
-			if strings.ContainsRune(";&|()'\"`\n", r) {
-				return ' '
-			}
-			return r
-		}, *line))
-		attr = "command"
-	}
-	for i, w := range words {
-		if w != "sacctmgr" && !strings.HasSuffix(w, "/sacctmgr") {
-			continue
-		}
-		hasI, verb := false, ""
-		for _, a := range words[i+1:] {
-			la := strings.ToLower(a)
-			switch {
-			case la == "-i" || la == "--immediate":
-				hasI = true
-			case strings.HasPrefix(la, "-") && !strings.HasPrefix(la, "--") && strings.Contains(la, "i") && len(la) <= 5:
-				hasI = true
-			case !strings.HasPrefix(la, "-") && verb == "":
-				verb = la
-			}
-		}
-		if sacctmgrMutates(verb) && !hasI {
-			return &AttrError{Attr: attr, Err: fmt.Errorf("sacctmgr changes need -i (--immediate): without it sacctmgr waits for a y/N answer nobody gives, " +
-				"discards the change after 30 s with exit code 0, or loops forever printing \"Y or N please\" when stdin is closed")}
-		}
-	}
-	return nil
-}
-
-// sacctmgrMutates reports whether verb names a sacctmgr command that
-// commits a change. sacctmgr accepts abbreviations ("mod", "del"), so a
-// prefix counts unless it is also a prefix of a read-only command.
-func sacctmgrMutates(verb string) bool {
-	if verb == "" {
-		return false
-	}
-	readOnly := []string{"show", "list", "dump", "help", "version", "reconfigure", "shutdown", "clear"}
-	for _, m := range []string{"add", "create", "modify", "update", "delete", "remove", "archive", "load"} {
-		if !strings.HasPrefix(m, verb) {
-			continue
-		}
-		if len(verb) >= 3 {
-			return true
-		}
-		ambiguous := false
-		for _, r := range readOnly {
-			ambiguous = ambiguous || strings.HasPrefix(r, verb)
-		}
-		if !ambiguous {
-			return true
-		}
-	}
-	return false
 }
 
 func (sc shellCommand) command(become bool) transport.Command {

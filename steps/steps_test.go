@@ -376,6 +376,12 @@ func TestSacctmgrImmediate(t *testing.T) {
 		// typed length): "mod" is modify, "del" is delete, "cre" is create.
 		{"abbreviated modify", `command = "sacctmgr mod qos normal set priority=10"`, true, "command"},
 		{"abbreviated delete", `command = "sacctmgr del qos x"`, true, "command"},
+		// Issue 19: shell text is parsed, not split on punctuation.
+		{"sacctmgr inside an echoed string", `command = "echo 'reminder: sacctmgr add qos later'"`, false, ""},
+		{"-M (no such option) does not hide the command", `command = "sacctmgr -M cluster1 add qos x"`, true, "command"},
+		{"bash -c script", `command = "bash -c 'sacctmgr modify qos x set priority=1'"`, true, "command"},
+		{"here-document on stdin", "command = <<EOT\nsacctmgr <<EOF\nadd qos x\nEOF\nEOT\n", true, "command"},
+		{"argv sh -c script", `argv = ["sh", "-c", "sacctmgr add qos x"]`, true, "argv"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

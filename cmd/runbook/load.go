@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/mattn/go-isatty"
 	"github.com/runbook-hpc/runbook/engine/config"
 	"github.com/runbook-hpc/runbook/engine/evidence"
 	"github.com/runbook-hpc/runbook/engine/hcllimits"
@@ -107,7 +106,7 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics, secrets 
 	}
 	diags = shown
 	width, color := 0, false
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		color = os.Getenv("NO_COLOR") == "" && !noColor && os.Getenv("TERM") != "dumb"
 		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
 			width = wd
@@ -298,4 +297,4 @@ func addSourcesFromDisk(files map[string]*hcl.File, diags hcl.Diagnostics) {
 // noColor is set by the global --no-color flag.
 var noColor bool
 
-func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

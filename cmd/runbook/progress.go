@@ -7,9 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
-	"github.com/mattn/go-isatty"
+	"github.com/mattn/go-runewidth"
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"golang.org/x/term"
@@ -115,7 +114,7 @@ func newProgress(w io.Writer, opt progressOptions) *progress {
 // or --no-color.
 func terminalOptions(w io.Writer) progressOptions {
 	f, ok := w.(*os.File)
-	if !ok || !isatty.IsTerminal(f.Fd()) || os.Getenv("TERM") == "dumb" {
+	if !ok || !term.IsTerminal(int(f.Fd())) || os.Getenv("TERM") == "dumb" {
 		return progressOptions{}
 	}
 	return progressOptions{
@@ -137,7 +136,7 @@ func colorAllowed() bool { return os.Getenv("NO_COLOR") == "" && !noColor }
 // colorFor reports whether text written to w may be coloured.
 func colorFor(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb" && colorAllowed()
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb" && colorAllowed()
 }
 
 // start runs the redraw ticker (live mode only).
@@ -377,41 +376,71 @@ func (p *progress) fit(line string) string {
 	return truncateDisplay(line, w-1)
 }
 
+// cellWidth measures text in terminal cells (go-runewidth): by grapheme
+// cluster, so an emoji sequence (👍🏽, 🇰🇷, 👨‍👩‍👧) is two cells, a
+// combining mark and a zero-width space none, Hangul and other East Asian
+// wide text two per character. Characters of ambiguous width (…, ▶) are
+// one cell, or two under a CJK locale (LANG=ko_KR.UTF-8, or
+// RUNEWIDTH_EASTASIAN=1), where terminals may draw them wide: counting a
+// cell too many only cuts a line early, one too few wraps it.
+var cellWidth = runewidth.NewCondition()
+
+// ellipsis ends a line that was cut.
+const ellipsis = "…"
+
+// ansiSegments calls f with each run of text and each ANSI escape
+// sequence of s in order (esc tells which), until f returns false.
+func ansiSegments(s string, f func(seg string, esc bool) bool) {
+	for s != "" {
+		i := strings.IndexByte(s, 0x1b)
+		if i < 0 {
+			f(s, false)
+			return
+		}
+		if i > 0 && !f(s[:i], false) {
+			return
+		}
+		j := i + 1 // a lone ESC, or ESC [ parameters final-byte
+		if j < len(s) && s[j] == '[' {
+			j++
+			for j < len(s) && !(s[j] >= 0x40 && s[j] <= 0x7e) {
+				j++
+			}
+			j++
+		}
+		j = min(j, len(s))
+		if !f(s[i:j], true) {
+			return
+		}
+		s = s[j:]
+	}
+}
+
 // truncateDisplay cuts s to at most cols terminal columns, ending in "…"
-// when cut; ANSI escape sequences take no columns and are kept whole.
+// when cut; ANSI escape sequences take no columns and are kept whole, and
+// a grapheme cluster is never split.
 func truncateDisplay(s string, cols int) string {
 	if displayWidth(s) <= cols {
 		return s
 	}
+	budget := cols - cellWidth.StringWidth(ellipsis)
 	var b strings.Builder
-	used := 0
-	colored := false
-	for i := 0; i < len(s); {
-		if s[i] == 0x1b {
-			j := i + 1
-			if j < len(s) && s[j] == '[' {
-				j++
-				for j < len(s) && !(s[j] >= 0x40 && s[j] <= 0x7e) {
-					j++
-				}
-				j++
-			}
-			j = min(j, len(s))
-			b.WriteString(s[i:j])
+	used, colored := 0, false
+	ansiSegments(s, func(seg string, esc bool) bool {
+		if esc {
+			b.WriteString(seg)
 			colored = true
-			i = j
-			continue
+			return true
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		rw := runeWidth(r)
-		if used+rw > cols-1 {
-			break
+		if w := cellWidth.StringWidth(seg); used+w <= budget {
+			b.WriteString(seg)
+			used += w
+			return true
 		}
-		b.WriteString(s[i : i+size])
-		used += rw
-		i += size
-	}
-	b.WriteString("…")
+		b.WriteString(cellWidth.Truncate(seg, max(budget-used, 0), ""))
+		return false
+	})
+	b.WriteString(ellipsis)
 	if colored {
 		b.WriteString(ansiReset)
 	}
@@ -421,41 +450,29 @@ func truncateDisplay(s string, cols int) string {
 // displayWidth counts terminal columns, skipping ANSI escape sequences.
 func displayWidth(s string) int {
 	n := 0
-	for i := 0; i < len(s); {
-		if s[i] == 0x1b {
-			i++
-			if i < len(s) && s[i] == '[' {
-				i++
-				for i < len(s) && !(s[i] >= 0x40 && s[i] <= 0x7e) {
-					i++
-				}
-				i++
-			}
-			continue
+	ansiSegments(s, func(seg string, esc bool) bool {
+		if !esc {
+			n += cellWidth.StringWidth(seg)
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		n += runeWidth(r)
-		i += size
-	}
+		return true
+	})
 	return n
 }
 
-// runeWidth is 2 for the wide scripts an admin's summaries may hold
-// (Hangul, CJK, full-width forms), 1 otherwise.
-func runeWidth(r rune) int {
-	switch {
-	case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
-		r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60, r >= 0xFFE0 && r <= 0xFFE6:
-		return 2
-	}
-	return 1
-}
-
 // oneLine keeps the first line of a message, marking that more followed.
+// Tabs and other control characters (a command's output can hold them)
+// become spaces: a terminal moves the cursor for them by a distance no
+// width count can know, and a live line that wraps breaks the redraw.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
+	more := ""
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return strings.TrimSpace(s[:i]) + " …"
+		s, more = strings.TrimSpace(s[:i]), " …"
 	}
-	return s
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != 0x1b || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s) + more
 }

@@ -2,15 +2,25 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/report"
 )
+
+// Widths in these tests are those of a terminal that draws ambiguous
+// characters (…, ▶) narrow, whatever the locale of the machine running
+// them; RUNEWIDTH_EASTASIAN reaches the runbook processes tests start.
+func init() {
+	os.Setenv("RUNEWIDTH_EASTASIAN", "0")
+	cellWidth = &runewidth.Condition{StrictEmojiNeutral: true}
+}
 
 // screen is a tiny VT100: enough of one to replay what the progress
 // printer writes (text, \r, \n, cursor up, erase to end of screen/line,
@@ -259,7 +269,26 @@ func TestTruncateDisplay(t *testing.T) {
 		{"exactly10!", 10, "exactly10!"},
 		{"much too long", 8, "much to…"},
 		{"큐오에스 설정 확인", 9, "큐오에스…"},
+		{"큐오에스 설정 확인", 8, "큐오에…"}, // a wide character that does not fit is left out whole
 		{ansiRed + "✗" + ansiReset + " abcdefgh", 5, ansiRed + "✗" + ansiReset + " ab…" + ansiReset},
+		// The Korean checklist lines of runbooks/phase2.hcl.
+		{"sacctmgr show qos로 현재 QoS 목록 확인", 38, "sacctmgr show qos로 현재 QoS 목록 확인"},
+		{"sacctmgr show qos로 현재 QoS 목록 확인", 37, "sacctmgr show qos로 현재 QoS 목록 확…"},
+		{"sacctmgr show qos로 현재 QoS 목록 확인", 36, "sacctmgr show qos로 현재 QoS 목록 …"},
+		{"QoS 파라미터 설정 (GraceTime, MaxWall, MaxTRESPerUser)", 20, "QoS 파라미터 설정 (…"},
+		// Emoji are two cells, however many runes: a skin tone, a flag, a
+		// ZWJ family are one glyph and are never cut apart.
+		{"✅ done", 4, "✅ …"},
+		{"ok 👍🏽 fine", 5, "ok …"},
+		{"ok 👍🏽 fine", 6, "ok 👍🏽…"},
+		{"🇰🇷🇰🇷🇰🇷", 5, "🇰🇷🇰🇷…"},
+		{"👨\u200d👩\u200d👧 family", 4, "👨\u200d👩\u200d👧 …"},
+		// Combining marks and zero-width spaces take no cell, and stay
+		// with their character.
+		{"e\u0301e\u0301e\u0301e\u0301", 4, "e\u0301e\u0301e\u0301e\u0301"},
+		{"e\u0301e\u0301e\u0301e\u0301e\u0301", 4, "e\u0301e\u0301e\u0301…"},
+		{"a\u200bb\u200bc\u200bd", 4, "a\u200bb\u200bc\u200bd"},
+		{"a\u200bb\u200bc\u200bde", 4, "a\u200bb\u200bc\u200b…"},
 	} {
 		got := truncateDisplay(tc.in, tc.cols)
 		if got != tc.want {
@@ -267,6 +296,96 @@ func TestTruncateDisplay(t *testing.T) {
 		}
 		if displayWidth(got) > tc.cols {
 			t.Errorf("truncateDisplay(%q, %d) is %d columns", tc.in, tc.cols, displayWidth(got))
+		}
+	}
+}
+
+func TestDisplayWidth(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", 0},
+		{"ctl1 qos", 8},
+		{ansiGreen + "✓" + ansiReset + " ctl1", 6},
+		{"큐오에스", 8},
+		{"sacctmgr show qos로 현재 QoS 목록 확인", 38},
+		{"✅", 2},
+		{"👍🏽", 2},              // thumbs up + skin tone modifier
+		{"🇰🇷", 2},              // two regional indicators
+		{"👨\u200d👩\u200d👧", 2}, // ZWJ sequence
+		{"ｶﾀｶﾅ", 4},            // half-width katakana
+		{"Ａ", 2},               // full-width Latin
+		{"e\u0301", 1},         // combining acute accent
+		{"x\u0300\u0301\u0302", 1},
+		{"a\u200bb", 2}, // zero-width space
+		{"⠋ …", 3},
+	} {
+		if got := displayWidth(tc.in); got != tc.want {
+			t.Errorf("displayWidth(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestTruncateDisplayEastAsian: under a CJK locale the ambiguous "…" and
+// "▶" count two cells, and a cut line still fits.
+func TestTruncateDisplayEastAsian(t *testing.T) {
+	old := cellWidth
+	cellWidth = &runewidth.Condition{EastAsianWidth: true, StrictEmojiNeutral: true}
+	defer func() { cellWidth = old }()
+	for _, tc := range []struct {
+		in   string
+		cols int
+		want string
+	}{
+		{"▶ 큐오에스 설정", 6, "▶ …"},
+		{"much too long", 8, "much t…"},
+	} {
+		got := truncateDisplay(tc.in, tc.cols)
+		if got != tc.want {
+			t.Errorf("truncateDisplay(%q, %d) = %q, want %q", tc.in, tc.cols, got, tc.want)
+		}
+		if w := displayWidth(got); w > tc.cols {
+			t.Errorf("truncateDisplay(%q, %d) is %d columns", tc.in, tc.cols, w)
+		}
+	}
+}
+
+// TestProgressWideText: a live line holding emoji and Hangul is cut to the
+// terminal's width by cells, not by runes.
+func TestProgressWideText(t *testing.T) {
+	clock := &fakeClock{t: t0}
+	var out bytes.Buffer
+	p := newProgress(&out, progressOptions{live: true, width: func() int { return 30 }, now: clock.now, hosts: []string{"ctl1"}})
+	st := &report.Step{Name: "qos", Title: "QoS 파라미터 설정 ✅🇰🇷👍🏽 (GraceTime, MaxWall)", Started: t0}
+	p.event(engine.Event{Host: "ctl1", Step: st, Kind: "step_started"})
+	clock.advance(time.Second)
+	st.Ended, st.Status, st.Summary = clock.now(), report.StatusOK, "현재 QoS 목록 확인 ✅✅✅✅✅✅✅✅"
+	p.event(engine.Event{Host: "ctl1", Step: st, Kind: "step_finished"})
+	p.close()
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		line = line[strings.LastIndex(line, ansiClear)+len(ansiClear):]
+		if w := displayWidth(line); w > 29 {
+			t.Errorf("line %q is %d cells on a 30-column terminal", line, w)
+		}
+	}
+	if !strings.Contains(out.String(), "✓ ctl1 qos (1.0s, ok) 현재 Q…") {
+		t.Errorf("result line not cut by cells:\n%q", out.String())
+	}
+}
+
+// TestOneLine: the first line only, control characters made spaces (a tab
+// moves a terminal's cursor by an unknown number of cells).
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"  job 17 PENDING  ":      "job 17 PENDING",
+		"first\nsecond":           "first …",
+		"col1\tcol2\rx\x00y\x7fz": "col1 col2 x y z",
+		"\t":                      "",
+		"큐오에스 ✅":                  "큐오에스 ✅",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
