@@ -69,25 +69,34 @@ func (l *loaded) printDiags(w io.Writer, diags hcl.Diagnostics) {
 // loadRunbook parses the runbook and resolves its variables, printing any
 // diagnostics; an error means exit 3.
 func loadRunbook(stderr io.Writer, path string, vf *varFlags) (*loaded, error) {
-	cfg, diags := config.ParseFile(path, steps.Builtin())
-	if !diags.HasErrors() {
-		vars, d := cfg.ResolveVariables(vf.sources, os.Environ())
-		diags = append(diags, d...)
-		secrets := varSourceSecrets(cfg, vf.sources, vars)
-		if !diags.HasErrors() {
-			// Lint errors too: a value that would change a command plan runs.
-			diags = append(diags, cfg.Lint(vars)...)
-		}
-		if !diags.HasErrors() {
-			l := &loaded{cfg: cfg, vars: vars, secrets: secrets}
-			l.printDiags(stderr, diags)
-			return l, nil
-		}
-		printDiags(stderr, cfg, diags, secrets...)
+	l, cfg, diags, secrets := readRunbook(path, vf)
+	printDiags(stderr, cfg, diags, secrets...)
+	if l == nil {
 		return nil, exitWith(exitInvalid, "")
 	}
-	printDiags(stderr, cfg, diags)
-	return nil, exitWith(exitInvalid, "")
+	return l, nil
+}
+
+// readRunbook is loadRunbook without the printing (validate --json reports
+// the diagnostics as JSON): the diagnostics, and what printDiags needs to
+// hide secrets in them, the config and the secrets; l is nil when the
+// diagnostics hold errors.
+func readRunbook(path string, vf *varFlags) (l *loaded, cfg *config.Config, diags hcl.Diagnostics, secrets []string) {
+	cfg, diags = config.ParseFile(path, steps.Builtin())
+	if diags.HasErrors() {
+		return nil, cfg, diags, nil
+	}
+	vars, d := cfg.ResolveVariables(vf.sources, os.Environ())
+	diags = append(diags, d...)
+	secrets = varSourceSecrets(cfg, vf.sources, vars)
+	if !diags.HasErrors() {
+		// Lint errors too: a value that would change a command plan runs.
+		diags = append(diags, cfg.Lint(vars)...)
+	}
+	if diags.HasErrors() {
+		return nil, cfg, diags, secrets
+	}
+	return &loaded{cfg: cfg, vars: vars, secrets: secrets}, cfg, diags, secrets
 }
 
 // printDiags renders diagnostics with file:line:col and a source snippet;
@@ -112,20 +121,7 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics, secrets 
 			width = wd
 		}
 	}
-	files := map[string]*hcl.File{}
-	if cfg != nil && cfg.Parser != nil {
-		for name, f := range cfg.Parser.Files() {
-			files[name] = f
-		}
-	}
-	addSourcesFromDisk(files, diags)
-	binary := map[string]bool{}
-	for name, f := range files {
-		if f != nil && looksBinary(f.Bytes) {
-			binary[name] = true
-		}
-		files[name] = printable(masked(f, red))
-	}
+	files, binary := diagSources(cfg, diags, red)
 	wr := hcl.NewDiagnosticTextWriter(w, files, uint(width), color)
 
 	// A binary file makes an error of nearly every byte: print the first
@@ -166,6 +162,27 @@ func printDiags(w io.Writer, cfg *config.Config, diags hcl.Diagnostics, secrets 
 			fmt.Fprintf(w, "… and %d more %q %s like it%s.\n\n", len(rest), d.Summary, kind, locations(rest))
 		}
 	}
+}
+
+// diagSources is the source of every file diagnostics point at, as a
+// diagnostic may show it: secrets masked and control characters replaced,
+// byte for byte; binary names the files that are not text.
+func diagSources(cfg *config.Config, diags hcl.Diagnostics, red *evidence.Redactor) (files map[string]*hcl.File, binary map[string]bool) {
+	files = map[string]*hcl.File{}
+	if cfg != nil && cfg.Parser != nil {
+		for name, f := range cfg.Parser.Files() {
+			files[name] = f
+		}
+	}
+	addSourcesFromDisk(files, diags)
+	binary = map[string]bool{}
+	for name, f := range files {
+		if f != nil && looksBinary(f.Bytes) {
+			binary[name] = true
+		}
+		files[name] = printable(masked(f, red))
+	}
+	return files, binary
 }
 
 // locations is where diagnostics point, compactly: ", at a.hcl lines 4,

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/config"
 	"github.com/runbook-hpc/runbook/engine/eval"
@@ -20,14 +21,10 @@ import (
 // loadInventory finds and loads the inventory: -i, else RUNBOOK_INVENTORY,
 // else inventory.hcl beside the runbook, else the local host.
 func loadInventory(stderr io.Writer, explicit, runbookPath string) (*inventory.Inventory, error) {
-	path, err := inventory.Locate(explicit, runbookPath)
+	inv, diags, err := readInventory(explicit, runbookPath)
 	if err != nil {
-		return nil, exitWith(exitInvalid, "%v", err)
+		return nil, err
 	}
-	if path == "" {
-		return inventory.LocalInventory(inventory.Options{}), nil
-	}
-	inv, diags := inventory.Load(path, inventory.Options{})
 	// Warnings too: an ssh config the parser rejects is ignored whole, and
 	// hosts would silently lose its User, HostName, Port...
 	printDiags(stderr, nil, diags)
@@ -35,6 +32,21 @@ func loadInventory(stderr io.Writer, explicit, runbookPath string) (*inventory.I
 		return nil, exitWith(exitInvalid, "")
 	}
 	return inv, nil
+}
+
+// readInventory is loadInventory without the printing (validate --json
+// reports the diagnostics as JSON); err is an exit 3 that is no
+// diagnostic (no inventory where -i points).
+func readInventory(explicit, runbookPath string) (*inventory.Inventory, hcl.Diagnostics, error) {
+	path, err := inventory.Locate(explicit, runbookPath)
+	if err != nil {
+		return nil, nil, exitWith(exitInvalid, "%v", err)
+	}
+	if path == "" {
+		return inventory.LocalInventory(inventory.Options{}), nil, nil
+	}
+	inv, diags := inventory.Load(path, inventory.Options{})
+	return inv, diags, nil
 }
 
 func (f *runFlags) connectOptions(stderr io.Writer) inventory.ConnectOptions {
