@@ -5,12 +5,38 @@ BIN        := bin/runbook
 TESTBED_DIR ?= /tmp/runbook-testbed
 export TESTBED_DIR
 
-.PHONY: all build test deps oracles unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
+.PHONY: all build version deb test deps oracles unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
 
 all: build
 
+# The version stamped into the binary (runbook version, report.json, saved
+# plans): the nearest v* tag as git describe puts it, without the v (0.2.0,
+# 0.2.0-3-g1a2b3c4, …-dirty); before the first tag, $(DEV_VERSION)+g<commit>.
+# Without git (a source tarball) nothing is stamped and runbook reads the
+# go command's build information instead. `make build VERSION=…` overrides.
+DEV_VERSION := 0.1.0-dev
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell git describe --tags --always --dirty --match 'v[0-9]*' 2>/dev/null | \
+	sed -e 's/^v\([0-9]\)/\1/;t' -e 's/^/$(DEV_VERSION)+g/')
+endif
+LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION))
+
+# Print that version (what make build and make deb stamp).
+version:
+	@echo '$(VERSION)'
+
 build:
-	$(GO) build -o $(BIN) ./cmd/runbook
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runbook
+
+# A Debian package: DIST/runbook_<version>_<arch>.deb (cmd/mkdeb: the binary,
+# stripped, its man pages and shell completions, the runbooks under
+# /usr/share/runbook, the docs under /usr/share/doc/runbook). Install it with
+# sudo dpkg -i dist/runbook_*.deb.
+DIST    ?= dist
+DEB_BIN := bin/deb/runbook
+deb:
+	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w $(LDFLAGS)' -o $(DEB_BIN) ./cmd/runbook
+	$(GO) run ./cmd/mkdeb -binary $(DEB_BIN) -src . -out $(DIST)
 
 # Unit tests, then the end-to-end suite against the real Slurm testbed,
 # which this target brings up itself (installing packages when missing),
@@ -19,8 +45,10 @@ test: build vet deps oracles testbed unit e2e fuzz-ci
 
 # Test-only packages from Debian: Chromium (and CJK fonts for the Korean
 # checklist lines) for the report.html screenshot test; ansible-core for
-# the tests that hold runbook's inventory reading against ansible-inventory.
-TEST_DEBS := chromium fonts-noto-cjk ansible-core libxml2-utils
+# the tests that hold runbook's inventory reading against ansible-inventory;
+# man-db and bash-completion for the test that installs the .deb and reads
+# its man pages and completion.
+TEST_DEBS := chromium fonts-noto-cjk ansible-core man-db bash-completion libxml2-utils
 deps:
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -105,4 +133,4 @@ bench:
 	$(GO) run ./bench $(BENCH_FLAGS)
 
 clean:
-	rm -rf bin .runbook
+	rm -rf bin .runbook dist

@@ -75,6 +75,9 @@ type Options struct {
 	Lang string
 	// Hint explains a transport or step error in one line of advice.
 	Hint func(error) string
+	// Version is the running program's version, written into every run
+	// record (report.Run.RunbookVersion) and so into saved plans.
+	Version string
 }
 
 // PlanOptions shape one plan.
@@ -228,11 +231,12 @@ func (e *Engine) Apply(ctx context.Context, targets []Target, opts ApplyOptions)
 // NewRun starts a run record: what was run with which variables.
 func (e *Engine) NewRun(mode Mode) *report.Run {
 	r := &report.Run{
-		SchemaVersion: report.SchemaVersion,
-		Mode:          string(mode),
-		File:          e.cfg.Filename,
-		Started:       time.Now().UTC(),
-		Variables:     map[string]string{},
+		SchemaVersion:  report.SchemaVersion,
+		Mode:           string(mode),
+		File:           e.cfg.Filename,
+		Started:        time.Now().UTC(),
+		Variables:      map[string]string{},
+		RunbookVersion: e.opts.Version,
 		// Every string of the record is redacted again when it is written.
 		Redactor: e.opts.Redactor,
 	}

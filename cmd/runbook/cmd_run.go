@@ -320,7 +320,7 @@ func prepare(cmd *cobra.Command, path string, f *runFlags, mode engine.Mode, sav
 	for _, s := range secrets {
 		redactor.Add(s)
 	}
-	eng, diags := engine.New(l.cfg, l.vars, engine.Options{Redactor: redactor, Lang: f.lang, Hint: transport.Hint})
+	eng, diags := engine.New(l.cfg, l.vars, engine.Options{Redactor: redactor, Lang: f.lang, Hint: transport.Hint, Version: version})
 	if diags.HasErrors() {
 		l.printDiags(cmd.ErrOrStderr(), diags)
 		return nil, exitWith(exitInvalid, "")

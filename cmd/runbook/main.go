@@ -36,8 +36,6 @@ func exitWith(code int, format string, args ...any) error {
 	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-var version = "0.1.0-dev"
-
 func main() {
 	// A run's live heap is small (a few MB at 50 hosts); the default GOGC
 	// lets the heap double it between collections. 50 keeps peak RSS ~5 MB
@@ -115,9 +113,14 @@ only on evidence gathered in that run.`,
   runbook checklist runbooks/phase2.hcl`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	// --version prints what `runbook version` prints. It is declared here so
+	// that cobra adds no -v shorthand (plan and apply use -v for --verbose).
+	root.Flags().Bool("version", false, "print runbook's version (as runbook version does)")
+	root.SetVersionTemplate("runbook {{.Version}}\n")
 	root.AddCommand(newValidateCmd(), newFmtCmd(), newChecklistCmd(), newPlanCmd(), newApplyCmd(),
-		newInventoryCmd(), newGraphCmd(), newVersionCmd(), newCompletionCmd(), newReportCmd(), newRunsCmd())
+		newInventoryCmd(), newGraphCmd(), newVersionCmd(), newCompletionCmd(), newReportCmd(), newRunsCmd(), newManCmd())
 	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "never colour the output (as does setting NO_COLOR)")
 	for _, c := range root.Commands() {
 		// A command whose use line names one required argument ("plan
@@ -165,17 +168,4 @@ func withUsage(check cobra.PositionalArgs) cobra.PositionalArgs {
 func usageError(cmd *cobra.Command, format string, args ...any) error {
 	return exitWith(exitInvalid, "%s\nUsage: %s\nRun '%s --help' for the flags and examples.",
 		fmt.Sprintf(format, args...), cmd.UseLine(), cmd.CommandPath())
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print runbook's version",
-		Example: "  runbook version",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "runbook "+version)
-			return nil
-		},
-	}
 }

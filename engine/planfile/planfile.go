@@ -58,6 +58,9 @@ type File struct {
 	Variables       map[string]Variable `json:"variables"`
 	Inventory       string              `json:"inventory,omitempty"`
 	InventorySHA256 string              `json:"inventory_sha256,omitempty"`
+	// RunbookVersion is the version of the runbook program that made the
+	// plan (report.Run.RunbookVersion of the plan run).
+	RunbookVersion string `json:"runbook_version,omitempty"`
 	// Limit is the --limit the plan was made with, for display: what
 	// binds apply is Hosts.
 	Limit []string `json:"limit,omitempty"`
@@ -213,6 +216,7 @@ func secretMatches(v cty.Value, digest string) bool {
 // Build makes a plan file from a plan run record.
 func Build(run *report.Run, runbookFile, inventoryFile string, vars map[string]cty.Value, sensitive map[string]bool) (*File, error) {
 	f := &File{Kind: Kind, FormatVersion: FormatVersion, Created: time.Now().UTC(), Runbook: run.Runbook, Variables: map[string]Variable{}}
+	f.RunbookVersion = run.RunbookVersion
 	abs, err := filepath.Abs(runbookFile)
 	if err != nil {
 		return nil, err

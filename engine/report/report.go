@@ -28,6 +28,9 @@ type Run struct {
 	Ended         time.Time         `json:"ended"`
 	Result        string            `json:"result"` // success, failed, interrupted, planned
 	Variables     map[string]string `json:"variables,omitempty"`
+	// RunbookVersion is the version of the runbook program that made the
+	// record (engine.Options.Version).
+	RunbookVersion string `json:"runbook_version,omitempty"`
 	// RunbookSHA256 and VariableDigests bind an apply to what it was made
 	// from, digested as a saved plan digests it: --resume carries this
 	// run's evidence over only to an apply of the same runbook with the
