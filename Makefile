@@ -5,7 +5,7 @@ BIN        := bin/runbook
 TESTBED_DIR ?= /tmp/runbook-testbed
 export TESTBED_DIR
 
-.PHONY: all build version deb test deps oracles unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
+.PHONY: all build version deb deb-lint test deps oracles unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
 
 all: build
 
@@ -37,6 +37,13 @@ DEB_BIN := bin/deb/runbook
 deb:
 	$(GO) build -trimpath -buildmode=pie -ldflags '-s -w $(LDFLAGS)' -o $(DEB_BIN) ./cmd/runbook
 	$(GO) run ./cmd/mkdeb -binary $(DEB_BIN) -src . -out $(DIST)
+
+# Debian's package checker on the newest .deb (installs lintian when it is
+# missing; not part of make test). Warnings fail it, as errors do.
+deb-lint: deb
+	@dpkg -s lintian >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lintian >/dev/null; }
+	lintian --fail-on error,warning "$$(ls -t $(DIST)/runbook_*.deb | head -n 1)"
 
 # Unit tests, then the end-to-end suite against the real Slurm testbed,
 # which this target brings up itself (installing packages when missing),

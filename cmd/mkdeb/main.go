@@ -166,12 +166,9 @@ func build(binary, src, out, maintainer string) (string, error) {
 	const doc = "/usr/share/doc/runbook/"
 	p.add(filepath.Join(src, "README.md"), doc+"README.md", 0o644)
 	p.add(filepath.Join(src, "CHANGELOG.md"), doc+"CHANGELOG.md", 0o644)
-	// Debian's place for a (native) package's changelog, compressed.
-	changelog, err := os.ReadFile(filepath.Join(src, "CHANGELOG.md"))
-	if err != nil {
-		return "", err
-	}
-	if err := p.addData(stage, changelog, true, doc+"changelog.gz", 0o644); err != nil {
+	// Debian's changelog of a native package: one entry, this build,
+	// pointing at CHANGELOG.md.
+	if err := p.addData(stage, []byte(debianChangelog(debVersion(version), maintainer, mtime)), true, doc+"changelog.gz", 0o644); err != nil {
 		return "", err
 	}
 	docs, _ := filepath.Glob(filepath.Join(src, "docs", "*.md"))
@@ -464,6 +461,18 @@ func gzipped(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// debianChangelog is /usr/share/doc/runbook/changelog.gz (before
+// compression) in the format dpkg-parsechangelog reads.
+func debianChangelog(version, maintainer string, date time.Time) string {
+	return fmt.Sprintf(`runbook (%s) unstable; urgency=medium
+
+  * Built from the upstream source; its changes are listed in
+    /usr/share/doc/runbook/CHANGELOG.md.
+
+ -- %s  %s
+`, version, maintainer, date.UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
 }
 
 // copyrightNotice is the holder line of LICENSE's notice ("2026 The
