@@ -520,7 +520,7 @@ func rfContentChanges(f remoteFile, desired []byte, sensitive bool) []Change {
 // diffLines splits text into the lines difflib compares, each with its
 // newline; a last line without one is marked as diff(1) marks it, so a
 // missing final newline shows as a change.
-func rfDiffLines(s string) []string {
+func diffLines(s string) []string {
 	lines := strings.SplitAfter(s, "\n")
 	if lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
@@ -530,20 +530,29 @@ func rfDiffLines(s string) []string {
 	return lines
 }
 
-// unifiedDiff is diff -u of old and new, capped at diffLineCap lines.
+// UnifiedDiff is diff -u from old, named from, to new, named to: three
+// lines of context, no timestamps, "" when they are equal. A plan shows a
+// file's change with it, and runbook fmt -diff a runbook's.
+func UnifiedDiff(from, to string, old, new []byte) string {
+	// Writing to a strings.Builder cannot fail.
+	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: diffLines(string(old)), B: diffLines(string(new)),
+		FromFile: from, ToFile: to, Context: 3,
+	})
+	return d
+}
+
+// rfUnifiedDiff is the diff of a file's change, capped at diffLineCap
+// lines.
 func rfUnifiedDiff(p string, old, new []byte, existed bool) string {
 	from := p
 	if !existed {
 		from = "/dev/null"
 	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: rfDiffLines(string(old)), B: rfDiffLines(string(new)),
-		FromFile: from, ToFile: p, Context: 3,
-	})
-	if err != nil {
+	d := strings.TrimRight(UnifiedDiff(from, p, old, new), "\n")
+	if d == "" {
 		return ""
 	}
-	d = strings.TrimRight(d, "\n")
 	lines := strings.Split(d, "\n")
 	if len(lines) > diffLineCap {
 		lines = append(lines[:diffLineCap], fmt.Sprintf("… %d more lines of diff", len(lines)-diffLineCap))
