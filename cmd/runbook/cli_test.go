@@ -437,7 +437,7 @@ func TestChecklistGolden(t *testing.T) {
 }
 
 func TestChecklistJSON(t *testing.T) {
-	r := runCLI(t, "checklist", exampleRunbook, "--format", "json", "--var", "name=other")
+	r := runCLI(t, "checklist", exampleRunbook, "--json", "--var", "name=other")
 	if r.code != exitOK {
 		t.Fatalf("want exit 0:\n%s", r)
 	}

@@ -13,7 +13,7 @@ const checklistPhase2File = "../../runbooks/phase2.hcl"
 
 func checklistItems(t *testing.T, args ...string) []report.BlankItem {
 	t.Helper()
-	r := runCLI(t, append([]string{"checklist"}, append(args, "--format", "json")...)...)
+	r := runCLI(t, append([]string{"checklist"}, append(args, "--json")...)...)
 	if r.code != exitOK {
 		t.Fatalf("want exit 0:\n%s", r)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -12,24 +13,36 @@ import (
 
 func newReportCmd() *cobra.Command {
 	var format, stateDir string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "report [RUN]",
 		Short: "Print a recorded run as Markdown, HTML, JUnit XML or JSON",
 		Long: `report renders the record of a past plan or apply (its report.json) again,
-to standard output: md is the completion checklist (checklist.md), html the
-self-contained page (report.html), junit the CI test report (junit.xml),
-json the record itself.
+to standard output: --format md is the completion checklist (checklist.md),
+html the self-contained page (report.html), junit the CI test report
+(junit.xml); --json prints the record itself, as plan, apply, runs and
+checklist print JSON with --json.
 
 RUN is a run ID as "runbook runs" lists it, a unique prefix of one, a run
 directory or a report.json; without RUN, the latest run under --state-dir.`,
 		Example: `  runbook report                                    # the latest run's checklist
   runbook report --format html > phase2.html
   runbook report 20260314T092653.000Z-phase2 --format junit > junit.xml
-  runbook report .runbook/runs/20260314T092653.000Z-phase2 --format json | jq .result`,
+  runbook report .runbook/runs/20260314T092653.000Z-phase2 --json | jq .result`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !validFormat(format) {
-				return exitWith(exitInvalid, "--format is one of %s, not %q", strings.Join(report.Formats, ", "), format)
+				return exitWith(exitInvalid, "--format is one of md, html, junit (--json prints the record as JSON), not %q", format)
+			}
+			switch f := strings.ToLower(format); {
+			case f == "json":
+				// The spelling before --json: it still works.
+				fmt.Fprintln(cmd.ErrOrStderr(), "Flag --format json has been deprecated, use --json")
+			case asJSON && cmd.Flags().Changed("format"):
+				return exitWith(exitInvalid, "--json and --format %s disagree: give one", format)
+			}
+			if asJSON {
+				format = "json"
 			}
 			ref := ""
 			if len(args) == 1 {
@@ -59,10 +72,11 @@ directory or a report.json; without RUN, the latest run under --state-dir.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "md", "md, html, junit or json")
+	cmd.Flags().StringVar(&format, "format", "md", "md, html or junit")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the record (report.json) as JSON")
 	cmd.Flags().StringVar(&stateDir, "state-dir", ".runbook", "where run records are kept (runs/<time>-<runbook>/)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{
-		"md\tcompletion checklist (Markdown)", "html\tself-contained page", "junit\tJUnit XML for CI", "json\tthe record",
+		"md\tcompletion checklist (Markdown)", "html\tself-contained page", "junit\tJUnit XML for CI",
 	}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.ValidArgsFunction = completeRunIDs(&stateDir)
 	return cmd

@@ -90,13 +90,13 @@ func TestReportCmd(t *testing.T) {
 	// By ID, by prefix, by directory and by report.json, in every format.
 	id := filepath.Base(first)
 	for _, ref := range []string{id, id[:13], first, filepath.Join(first, "report.json")} {
-		r := runCobra(t, newReportCmd(), ref, "--state-dir", state, "--format", "json")
+		r := runCobra(t, newReportCmd(), ref, "--state-dir", state, "--json")
 		if r.code != exitOK {
 			t.Fatalf("report %s: want exit 0:\n%s", ref, r)
 		}
 		var back report.Run
 		if err := json.Unmarshal([]byte(r.stdout), &back); err != nil || back.ID != id || back.Result != "failed" {
-			t.Errorf("report %s --format json: %v %+v", ref, err, back.ID)
+			t.Errorf("report %s --json: %v %+v", ref, err, back.ID)
 		}
 	}
 	r = runCobra(t, newReportCmd(), id, "--state-dir", state, "--format", "html")
@@ -125,7 +125,7 @@ func TestReportCmdErrors(t *testing.T) {
 	}{
 		"no runs":     {[]string{"--state-dir", state}, exitInvalid, "no runs recorded under"},
 		"unknown run": {[]string{"nope", "--state-dir", state}, exitInvalid, "no runs recorded"},
-		"bad format":  {[]string{"--state-dir", state, "--format", "pdf"}, exitInvalid, "--format is one of md, html, junit, json"},
+		"bad format":  {[]string{"--state-dir", state, "--format", "pdf"}, exitInvalid, "--format is one of md, html, junit (--json"},
 		"two runs":    {[]string{"a", "b", "--state-dir", state}, exitInvalid, "accepts at most 1 arg"},
 		"missing dir": {[]string{filepath.Join(state, "x", "y"), "--state-dir", state}, exitInvalid, "does not exist"},
 	} {

@@ -238,7 +238,7 @@ func checkRunHidesSecret(t *testing.T, secret string) {
 	for _, args := range [][]string{
 		{"validate", rb},
 		{"checklist", rb},
-		{"checklist", rb, "--format", "json"},
+		{"checklist", rb, "--json"},
 		{"plan", rb, "--state-dir", state, "--show-commands", "-v", "--out", planFile},
 		{"plan", rb, "--state-dir", state, "--json"},
 		{"apply", rb, "--state-dir", state, "--auto-approve", "--keep-going", "-v", "--metrics-file", metrics},
