@@ -25,6 +25,11 @@ type Options struct {
 	Home string
 	// User replaces the default login user; "" means the current user.
 	User string
+	// RemoteUser and PrivateKey, when set, replace every SSH host's login
+	// user and keys, whatever the inventory and ssh_config say (the
+	// CLI's -u and --private-key); jump hosts keep their own.
+	RemoteUser string
+	PrivateKey string
 }
 
 func (o Options) home() string {
@@ -86,6 +91,13 @@ type builder struct {
 	// connVars, when set (INI), pulls connection settings out of the
 	// merged variables (ansible_host...) into the raw host.
 	connVars func(h *rawHost, vars map[string]cty.Value) hcl.Diagnostics
+	// groupFileVars and hostFileVars are group_vars/NAME and
+	// host_vars/NAME beside an Ansible inventory (varsdirs.go).
+	groupFileVars map[string]map[string]cty.Value
+	hostFileVars  map[string]map[string]cty.Value
+	// dir anchors relative key paths; "" means the inventory file's
+	// directory.
+	dir string
 }
 
 func (b *builder) build() (*Inventory, hcl.Diagnostics) {
@@ -102,9 +114,14 @@ func (b *builder) build() (*Inventory, hcl.Diagnostics) {
 
 	for _, g := range b.groups {
 		if _, clash := rawByName[g.name]; clash {
+			// Ansible only warns (a pattern naming both means the group).
+			sev, detail := hcl.DiagError, "%q is both a host and a group, so a pattern naming it would be ambiguous."
+			if b.connVars != nil {
+				sev, detail = hcl.DiagWarning, "%q is both a host and a group; a pattern naming it means the group, as in Ansible."
+			}
 			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError, Summary: "Group and host with the same name",
-				Detail:  fmt.Sprintf("%q is both a host and a group, so a pattern naming it would be ambiguous.", g.name),
+				Severity: sev, Summary: "Group and host with the same name",
+				Detail:  fmt.Sprintf(detail, g.name),
 				Subject: rangePtr(g.rng),
 			})
 		}
@@ -146,6 +163,9 @@ func (b *builder) build() (*Inventory, hcl.Diagnostics) {
 		seen[g] = true
 		d := 0
 		for _, p := range b.groups {
+			if p.name == "all" {
+				continue // every group is all's child: naming one changes nothing
+			}
 			for _, c := range p.children {
 				if c == g {
 					d = max(d, depthOf(p.name, seen)+1)
@@ -194,6 +214,41 @@ func (b *builder) build() (*Inventory, hcl.Diagnostics) {
 		}
 	}
 
+	// Ansible's ansible_group_priority orders groups of the same depth
+	// (default 1, the higher wins); it is a setting, not a variable.
+	priority := map[string]int{}
+	if b.connVars != nil {
+		for _, g := range b.groups {
+			v, ok := g.vars["ansible_group_priority"]
+			if !ok {
+				continue
+			}
+			delete(g.vars, "ansible_group_priority")
+			// int(value), as Ansible: a number is truncated, text must
+			// be a whole number.
+			p, ok := 0, false
+			if !v.IsNull() && v.IsKnown() && v.Type() == cty.Number {
+				i, _ := v.AsBigFloat().Int64() // truncates; ±Inf saturate
+				p, ok = int(i), i > -1<<31 && i < 1<<31
+			} else if s, isStr := ctyString(v); isStr {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				p, ok = n, err == nil
+			}
+			if !ok {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid group priority",
+					Detail: fmt.Sprintf("Group %q: ansible_group_priority must be a whole number.", g.name), Subject: rangePtr(g.rng)})
+				continue
+			}
+			priority[g.name] = p
+		}
+	}
+	prio := func(g string) int {
+		if p, ok := priority[g]; ok {
+			return p
+		}
+		return 1
+	}
+
 	// Membership is computed once per group, not once per host and group:
 	// node[0001:4000] must not cost 4000 × 4000 set builds.
 	groupNames := inv.GroupNames()
@@ -215,10 +270,21 @@ func (b *builder) build() (*Inventory, hcl.Diagnostics) {
 			if depth[ordered[i]] != depth[ordered[j]] {
 				return depth[ordered[i]] < depth[ordered[j]]
 			}
+			if pi, pj := prio(ordered[i]), prio(ordered[j]); pi != pj {
+				return pi < pj
+			}
 			return ordered[i] < ordered[j]
 		})
+		// Ansible's order, lowest first: all's inventory vars,
+		// group_vars/all, the other groups' inventory vars (parents
+		// first), their group_vars files (parents first), the host's
+		// inventory vars, host_vars/HOST. So any group_vars file beats
+		// any group's vars in the inventory file.
 		vars := map[string]cty.Value{}
 		for k, v := range all.Vars {
+			vars[k] = v
+		}
+		for k, v := range b.groupFileVars["all"] {
 			vars[k] = v
 		}
 		for _, g := range ordered {
@@ -226,7 +292,15 @@ func (b *builder) build() (*Inventory, hcl.Diagnostics) {
 				vars[k] = v
 			}
 		}
+		for _, g := range ordered {
+			for k, v := range b.groupFileVars[g] {
+				vars[k] = v
+			}
+		}
 		for k, v := range rh.vars {
+			vars[k] = v
+		}
+		for k, v := range b.hostFileVars[rh.name] {
 			vars[k] = v
 		}
 		if b.connVars != nil {
@@ -417,7 +491,9 @@ func (b *builder) paths(ps []string) []string {
 	var out []string
 	for _, p := range ps {
 		p = expandTilde(p, b.opts.home())
-		if !filepath.IsAbs(p) && b.path != "" {
+		if !filepath.IsAbs(p) && b.dir != "" {
+			p = filepath.Join(b.dir, p)
+		} else if !filepath.IsAbs(p) && b.path != "" {
 			p = filepath.Join(filepath.Dir(b.path), p)
 		}
 		out = append(out, p)

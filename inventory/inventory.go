@@ -1,6 +1,8 @@
 // Package inventory reads the list of hosts a runbook runs on: an HCL
-// inventory or an Ansible INI one, completed from ~/.ssh/config and
-// OpenSSH's defaults, and turns a host into a transport.
+// inventory, or an Ansible one as Ansible users keep it (INI or YAML,
+// with group_vars/ and host_vars/, a directory of them, or a host list),
+// completed from ~/.ssh/config and OpenSSH's defaults, and turns a host
+// into a transport.
 package inventory
 
 import (
@@ -59,7 +61,8 @@ type Group struct {
 
 // Inventory is a loaded inventory.
 type Inventory struct {
-	// Path is the file it came from; "" for the implicit local inventory.
+	// Path is the file or directory it came from (absolute), or the -i
+	// host list as given; "" for the implicit local inventory.
 	Path string
 	// Hosts in declaration order.
 	Hosts  []*Host

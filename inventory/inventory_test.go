@@ -331,17 +331,20 @@ func TestINIDiagnostics(t *testing.T) {
 		{"[g:weird]\n", "expected [group]"},
 		{"[g]\nh foo\n", "expected key=value"},
 		{"[g]\nh x='open\n", "unterminated quote"},
-		{"[g]\nn[3:1]\n", "bad range"},
+		{"[g]\nn[01:100]\n", "differ in width"},
 		{"[g]\nh ansible_port=abc\n", "not a port"},
+		{"[p:children]\nmissing\n", "not defined"},
+		{"[p:vars]\nx=1\n", "not defined"},
 	} {
 		_, diags := Parse("inv.ini", []byte(c.src), opts)
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), c.want) {
 			t.Errorf("%q: got %v, want %q", c.src, diags, c.want)
 		}
 	}
-	_, diags := Parse("inv.ini", []byte("[p:children]\nmissing\n"), opts)
-	if diags.HasErrors() || len(diags) != 1 || diags[0].Severity != hcl.DiagWarning {
-		t.Errorf("missing child in INI should warn: %v", diags)
+	// A range that counts down is no host in Ansible: the same, and said.
+	inv, diags := Parse("inv.ini", []byte("[g]\nn[3:1]\n"), opts)
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || len(inv.Hosts) != 0 {
+		t.Errorf("n[3:1] should be no host and a warning: %v", diags)
 	}
 }
 
@@ -516,8 +519,8 @@ func TestDetectFormat(t *testing.T) {
 			t.Errorf("%s: %v %v", c.path, got, err)
 		}
 	}
-	if _, err := DetectFormat("a.yml", nil); err == nil {
-		t.Error("yaml accepted")
+	if _, err := DetectFormat("a.toml", nil); err == nil {
+		t.Error("toml accepted")
 	}
 }
 

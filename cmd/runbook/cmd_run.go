@@ -22,6 +22,7 @@ import (
 	"github.com/runbook-hpc/runbook/engine/planfile"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/engine/transport"
+	"github.com/runbook-hpc/runbook/inventory"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -42,6 +43,10 @@ type runFlags struct {
 	forceUnlock   bool
 	resume        string
 	metricsFile   string
+	// remoteUser and privateKey (-u, --private-key) replace every host's
+	// login user and key.
+	remoteUser string
+	privateKey string
 }
 
 // register adds the flags plan and apply share; apply also gets the ones
@@ -49,7 +54,9 @@ type runFlags struct {
 func (f *runFlags) register(cmd *cobra.Command, apply bool) {
 	f.vars.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVarP(&f.inventory, "inventory", "i", "", "inventory file (HCL or Ansible INI); default $RUNBOOK_INVENTORY, then inventory.hcl beside the runbook, else the local host")
+	fl.StringVarP(&f.inventory, "inventory", "i", "", "inventory: a file (HCL, Ansible INI or YAML), a directory of Ansible inventory files, or a comma list of hosts (ctl1,ctl2,); default $RUNBOOK_INVENTORY, then inventory.hcl beside the runbook, else the local host")
+	fl.StringVarP(&f.remoteUser, "user", "u", "", "log in as this `user` on every host, whatever the inventory and ~/.ssh/config say")
+	fl.StringVar(&f.privateKey, "private-key", "", "use this private key `file` on every host, instead of the inventory's and ~/.ssh/config's")
 	fl.StringSliceVar(&f.limit, "limit", nil, "run only on these hosts or groups")
 	fl.IntVar(&f.forks, "forks", 10, "hosts worked on in parallel")
 	fl.StringVar(&f.stateDir, "state-dir", ".runbook", "where run records are written (runs/<time>-<runbook>/)")
@@ -436,7 +443,14 @@ func (s *session) planFile() (*planfile.File, error) {
 	for _, v := range s.loaded.cfg.Variables {
 		sensitive[v.Name] = v.Sensitive
 	}
-	return planfile.Build(s.run, s.runbookPath, s.inventoryPath, s.loaded.vars, sensitive)
+	pf, err := planfile.Build(s.run, s.runbookPath, "", s.loaded.vars, sensitive)
+	if err != nil || s.inventoryPath == "" {
+		return pf, err
+	}
+	// An inventory may be a directory, a host list, or a file with
+	// group_vars/ beside it: its digest covers all it is read from.
+	pf.Inventory, pf.InventorySHA256, err = inventory.SourceDigest(s.inventoryPath)
+	return pf, err
 }
 
 // loadSavedPlan reads a saved plan and checks that the runbook and the
@@ -460,7 +474,7 @@ func loadSavedPlan(path string, f *runFlags) (*planfile.File, error) {
 		f.inventory = saved.Inventory
 	}
 	if saved.Inventory != "" {
-		sum, err := planfile.FileSHA256(f.inventory)
+		_, sum, err := inventory.SourceDigest(f.inventory)
 		if err != nil {
 			return nil, exitWith(exitInvalid, "the plan's inventory: %v", err)
 		}

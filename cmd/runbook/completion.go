@@ -73,9 +73,10 @@ func registerCompletions(root *cobra.Command) {
 			c.ValidArgsFunction = fileArgs(false, "hcl")
 		}
 		flags := map[string]cobra.CompletionFunc{
-			"var":   completeVars,
-			"limit": completeLimit,
-			"lang":  completeLang,
+			"var":        completeVars,
+			"extra-vars": completeVars,
+			"limit":      completeLimit,
+			"lang":       completeLang,
 			"state-dir": func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 				return nil, cobra.ShellCompDirectiveFilterDirs
 			},

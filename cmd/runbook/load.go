@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -28,6 +29,9 @@ type varFlags struct {
 type orderedVar struct {
 	flags *varFlags
 	file  bool
+	// ansible is -e: --var under Ansible's name, refusing the Ansible
+	// forms --var does not take rather than reading them wrong.
+	ansible bool
 }
 
 func (o orderedVar) String() string { return "" }
@@ -38,6 +42,11 @@ func (o orderedVar) Type() string {
 	return "name=value"
 }
 func (o orderedVar) Set(s string) error {
+	if o.ansible {
+		if err := checkExtraVar(s); err != nil {
+			return err
+		}
+	}
 	if o.file {
 		o.flags.sources = append(o.flags.sources, config.VarSource{File: s})
 	} else {
@@ -49,6 +58,26 @@ func (o orderedVar) Set(s string) error {
 func (v *varFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Var(orderedVar{flags: v}, "var", "set a variable (repeatable; later values win)")
 	cmd.Flags().Var(orderedVar{flags: v, file: true}, "var-file", "read variables from an HCL file (repeatable)")
+	cmd.Flags().VarP(orderedVar{flags: v, ansible: true}, "extra-vars", "e", "--var, for Ansible users: one name=value each (repeatable)")
+}
+
+// extraVarsWords finds a second name=value in one -e value.
+var extraVarsWords = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*\s+[A-Za-z_][A-Za-z0-9_]*=`)
+
+// checkExtraVar refuses what Ansible's -e takes and --var does not, so an
+// Ansible habit is an error rather than a variable set to the wrong text.
+func checkExtraVar(s string) error {
+	t := strings.TrimSpace(s)
+	switch {
+	case strings.HasPrefix(t, "@"):
+		return fmt.Errorf("-e @FILE (a YAML or JSON file in Ansible) is not read: give -e name=value, or the variables in an HCL file with --var-file")
+	case strings.HasPrefix(t, "{") || strings.HasPrefix(t, "["):
+		return fmt.Errorf("-e takes name=value, not JSON: give one -e per variable (a list or object value is written in HCL: -e 'nodes=[\"n1\",\"n2\"]')")
+	case extraVarsWords.MatchString(t):
+		name, value, _ := strings.Cut(t, "=")
+		return fmt.Errorf("-e takes one name=value, not several as in Ansible: this would set %s to %q; give one -e per variable, or --var to set such a value", name, value)
+	}
+	return nil
 }
 
 // loaded is a parsed runbook with its variable values.

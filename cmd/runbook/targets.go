@@ -21,7 +21,12 @@ import (
 // loadInventory finds and loads the inventory: -i, else RUNBOOK_INVENTORY,
 // else inventory.hcl beside the runbook, else the local host.
 func loadInventory(stderr io.Writer, explicit, runbookPath string) (*inventory.Inventory, error) {
-	inv, diags, err := readInventory(explicit, runbookPath)
+	return loadInventoryOpts(stderr, explicit, runbookPath, inventory.Options{})
+}
+
+// loadInventoryOpts is loadInventory with options: -u and --private-key.
+func loadInventoryOpts(stderr io.Writer, explicit, runbookPath string, opts inventory.Options) (*inventory.Inventory, error) {
+	inv, diags, err := readInventoryOpts(explicit, runbookPath, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -38,15 +43,30 @@ func loadInventory(stderr io.Writer, explicit, runbookPath string) (*inventory.I
 // reports the diagnostics as JSON); err is an exit 3 that is no
 // diagnostic (no inventory where -i points).
 func readInventory(explicit, runbookPath string) (*inventory.Inventory, hcl.Diagnostics, error) {
+	return readInventoryOpts(explicit, runbookPath, inventory.Options{})
+}
+
+func readInventoryOpts(explicit, runbookPath string, opts inventory.Options) (*inventory.Inventory, hcl.Diagnostics, error) {
 	path, err := inventory.Locate(explicit, runbookPath)
 	if err != nil {
 		return nil, nil, exitWith(exitInvalid, "%v", err)
 	}
+	if opts.PrivateKey != "" {
+		if st, err := os.Stat(opts.PrivateKey); err != nil || st.IsDir() {
+			return nil, nil, exitWith(exitInvalid, "--private-key %s: no such key file", opts.PrivateKey)
+		}
+	}
 	if path == "" {
+		// The local host is reached without SSH: no user or key to set.
 		return inventory.LocalInventory(inventory.Options{}), nil, nil
 	}
-	inv, diags := inventory.Load(path, inventory.Options{})
+	inv, diags := inventory.Load(path, opts)
 	return inv, diags, nil
+}
+
+// inventoryOptions are the flags that change how hosts are reached.
+func (f *runFlags) inventoryOptions() inventory.Options {
+	return inventory.Options{RemoteUser: f.remoteUser, PrivateKey: f.privateKey}
 }
 
 func (f *runFlags) connectOptions(stderr io.Writer) inventory.ConnectOptions {
@@ -75,7 +95,7 @@ func resolveTargets(cmd *cobra.Command, l *loaded, runbookPath string, f *runFla
 
 func resolveTargetsInv(cmd *cobra.Command, l *loaded, runbookPath string, f *runFlags) ([]engine.Target, []string, *inventory.Inventory, error) {
 	stderr := cmd.ErrOrStderr()
-	inv, err := loadInventory(stderr, f.inventory, runbookPath)
+	inv, err := loadInventoryOpts(stderr, f.inventory, runbookPath, f.inventoryOptions())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -145,7 +165,7 @@ func selectHosts(inv *inventory.Inventory, l *loaded, limit []string) ([]*invent
 }
 
 func newInventoryCmd() *cobra.Command {
-	var path, runbook string
+	var path, runbook, user, key string
 	cmd := &cobra.Command{
 		Use:   "inventory",
 		Short: "List the resolved hosts and groups, and how each host is reached",
@@ -153,7 +173,7 @@ func newInventoryCmd() *cobra.Command {
   runbook inventory --runbook runbooks/phase2.hcl   # the inventory phase2 would use`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			inv, err := loadInventory(cmd.ErrOrStderr(), path, runbook)
+			inv, err := loadInventoryOpts(cmd.ErrOrStderr(), path, runbook, inventory.Options{RemoteUser: user, PrivateKey: key})
 			if err != nil {
 				return err
 			}
@@ -175,7 +195,7 @@ func newInventoryCmd() *cobra.Command {
 				}
 				sort.Strings(keys)
 				for _, k := range keys {
-					fmt.Fprintf(out, "  %-16s   var %s = %s\n", "", k, h.Vars[k].GoString())
+					fmt.Fprintf(out, "  %-16s   var %s = %s\n", "", k, hclValue(h.Vars[k]))
 				}
 			}
 			if names := inv.GroupNames(); len(names) > 0 {
@@ -192,7 +212,9 @@ func newInventoryCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "inventory", "i", "", "inventory file (default $RUNBOOK_INVENTORY, then inventory.hcl beside --runbook)")
+	cmd.Flags().StringVarP(&path, "inventory", "i", "", "inventory: a file (HCL, Ansible INI or YAML), a directory of Ansible inventory files, or a comma list of hosts (ctl1,ctl2,); default $RUNBOOK_INVENTORY, then inventory.hcl beside --runbook")
+	cmd.Flags().StringVarP(&user, "user", "u", "", "show hosts as reached with -u `user`")
+	cmd.Flags().StringVar(&key, "private-key", "", "show hosts as reached with --private-key `file`")
 	cmd.Flags().StringVar(&runbook, "runbook", "", "locate the inventory as this runbook would")
 	return cmd
 }
