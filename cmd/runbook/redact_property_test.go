@@ -108,9 +108,10 @@ func randomSecret(rng *rand.Rand) string {
 // file kinds' content and diffs, a title, checklist lines, a failing
 // command's stderr, an expression that fails in apply on a value it read
 // (`cannot convert "…" to number`) and an assertion's message. @DIR@ is
-// a scratch directory.
+// a scratch directory; @NAME@ a runbook name of this test process's own,
+// so that two test runs at once don't meet at the run lock.
 const redactionRunbook = `
-runbook "redaction" {}
+runbook "@NAME@" {}
 
 variable "pw" {
   type      = string
@@ -227,7 +228,7 @@ func checkRunHidesSecret(t *testing.T, secret string) {
 			t.Fatal(err)
 		}
 	}
-	rb := writeRunbook(t, strings.ReplaceAll(redactionRunbook, "@DIR@", dir))
+	rb := writeRunbook(t, strings.NewReplacer("@DIR@", dir, "@NAME@", "redaction-"+uniqueName(t)).Replace(redactionRunbook))
 	if err := os.WriteFile(filepath.Join(filepath.Dir(rb), "pw.tftpl"), []byte("pw=${pw}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
