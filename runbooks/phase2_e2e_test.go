@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/runbook-hpc/runbook/engine"
+	"github.com/runbook-hpc/runbook/engine/schema/schematest"
 )
 
 var (
@@ -35,6 +36,7 @@ func envOr(k, d string) string {
 }
 
 func TestMain(m *testing.M) {
+	schematest.WrapMain() // when this binary runs as the wrapper below
 	dir, err := os.MkdirTemp("", "runbook-e2e-bin")
 	if err != nil {
 		panic(err)
@@ -47,7 +49,15 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	inventory = filepath.Join(testbedDir, "inventory.hcl")
+	// Every record, plan and event stream runbook writes in these tests
+	// must match docs/schemas/: the tests run it through a wrapper that checks.
+	var schemaFindings func() error
+	runbookBin, schemaFindings = schematest.Wrap(runbookBin)
 	code := m.Run()
+	if err := schemaFindings(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

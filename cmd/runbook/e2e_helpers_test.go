@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/runbook-hpc/runbook/engine/report"
+	"github.com/runbook-hpc/runbook/engine/schema/schematest"
 )
 
 var (
@@ -168,6 +169,12 @@ func e2eStart(t *testing.T, env []string, args ...string) *e2eProc {
 		default:
 			p.cmd.Process.Kill()
 			<-p.done
+		}
+		// Every record, plan and event stream it wrote matches docs/schemas/.
+		ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		_, errs := schematest.Run{Args: p.cmd.Args[1:], Stdout: p.stdout.String(), Started: p.started, Killed: ws.Signaled()}.Check()
+		for _, err := range errs {
+			t.Error(err)
 		}
 	})
 	return p

@@ -17,6 +17,11 @@ import (
 // meaning (new fields and new event types keep the version).
 const eventSchema = "runbook.events/v1"
 
+// eventSchemaVersion is eventSchema's version as every artefact of
+// runbook carries it (schema_version), and the version of
+// docs/schemas/events.schema.json.
+const eventSchemaVersion = 1
+
 // Event types.
 const (
 	evRunStarted    = "run_started"
@@ -30,11 +35,12 @@ const (
 
 // eventHeader is in every event.
 type eventHeader struct {
-	Schema string `json:"schema"`
-	Type   string `json:"type"`
-	Time   string `json:"time"`
-	Seq    int    `json:"seq"`
-	RunID  string `json:"run_id"`
+	Schema        string `json:"schema"`
+	SchemaVersion int    `json:"schema_version"`
+	Type          string `json:"type"`
+	Time          string `json:"time"`
+	Seq           int    `json:"seq"`
+	RunID         string `json:"run_id"`
 }
 
 type eventHost struct {
@@ -160,7 +166,7 @@ func newEventStream(w io.Writer, runID string, now func() time.Time, redact func
 
 func (e *eventStream) header(typ string) eventHeader {
 	e.seq++
-	return eventHeader{Schema: eventSchema, Type: typ, Time: e.now().UTC().Format(time.RFC3339Nano), Seq: e.seq, RunID: e.runID}
+	return eventHeader{Schema: eventSchema, SchemaVersion: eventSchemaVersion, Type: typ, Time: e.now().UTC().Format(time.RFC3339Nano), Seq: e.seq, RunID: e.runID}
 }
 
 // write encodes one event as one line. A failed write (stdout closed) is

@@ -33,8 +33,13 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// FormatVersion of the plan JSON; bump on incompatible changes.
-const FormatVersion = 2
+// SchemaVersion of the plan JSON (docs/schemas/plan.schema.json); bump
+// on incompatible changes. A plan carries it as schema_version and, for
+// readers older than that field, as format_version too.
+const SchemaVersion = 2
+
+// FormatVersion is SchemaVersion under its old name.
+const FormatVersion = SchemaVersion
 
 // Kind marks a file as a runbook plan.
 const Kind = "runbook-plan"
@@ -47,7 +52,10 @@ const MaxFileBytes = 64 << 20
 
 // File is a saved plan.
 type File struct {
-	Kind          string    `json:"kind"`
+	Kind string `json:"kind"`
+	// SchemaVersion is absent from plans written before it existed:
+	// FormatVersion, which they hold, says the same.
+	SchemaVersion int       `json:"schema_version,omitempty"`
 	FormatVersion int       `json:"format_version"`
 	Created       time.Time `json:"created"`
 	Runbook       string    `json:"runbook"`
@@ -215,7 +223,7 @@ func secretMatches(v cty.Value, digest string) bool {
 
 // Build makes a plan file from a plan run record.
 func Build(run *report.Run, runbookFile, inventoryFile string, vars map[string]cty.Value, sensitive map[string]bool) (*File, error) {
-	f := &File{Kind: Kind, FormatVersion: FormatVersion, Created: time.Now().UTC(), Runbook: run.Runbook, Variables: map[string]Variable{}}
+	f := &File{Kind: Kind, SchemaVersion: SchemaVersion, FormatVersion: SchemaVersion, Created: time.Now().UTC(), Runbook: run.Runbook, Variables: map[string]Variable{}}
 	f.RunbookVersion = run.RunbookVersion
 	abs, err := filepath.Abs(runbookFile)
 	if err != nil {
@@ -433,8 +441,12 @@ func Read(path string) (*File, error) {
 	if f.Kind != Kind {
 		return nil, fmt.Errorf("%s is not a runbook plan", path)
 	}
-	if f.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("%s has plan format %d; this runbook reads %d", path, f.FormatVersion, FormatVersion)
+	version := f.SchemaVersion
+	if version == 0 {
+		version = f.FormatVersion // written before schema_version
+	}
+	if version != SchemaVersion {
+		return nil, fmt.Errorf("%s has plan schema_version %d; this runbook reads %d", path, version, SchemaVersion)
 	}
 	return &f, nil
 }
