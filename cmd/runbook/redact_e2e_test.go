@@ -64,7 +64,7 @@ func TestRedactionE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := strings.Replace(redactionRunbook, `runbook "redaction" {}`, `runbook "`+e2eName("redaction-")+`" { hosts = "ctl1-rbadmin" }`, 1)
+	src := strings.Replace(redactionRunbook, `runbook "@NAME@" {}`, `runbook "`+e2eName("redaction-")+`" { hosts = "ctl1-rbadmin" }`, 1)
 	rb := e2eWrite(t, "runbook.hcl", strings.ReplaceAll(src, "@DIR@", dir)+redactionBecomeSteps)
 	if err := os.WriteFile(filepath.Join(filepath.Dir(rb), "pw.tftpl"), []byte("pw=${pw}\n"), 0o600); err != nil {
 		t.Fatal(err)
