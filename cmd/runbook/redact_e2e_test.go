@@ -90,24 +90,7 @@ func TestRedactionE2E(t *testing.T) {
 			t.Errorf("%s: exit %d, want 1 (a step fails on purpose)", what, r.code)
 		}
 	}
-	var files []string
-	filepath.Walk(state, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) < 3*4 {
-		t.Errorf("%d files in the run records, want every rendering of 3 runs: %q", len(files), files)
-	}
-	for _, f := range append(files, planFile, metrics) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		texts[f] = string(b)
-	}
+	readRunArtefacts(t, texts, state, planFile, metrics)
 
 	// The secret went through the host and sudo, so its absence from the
 	// artefacts means it was redacted, not lost.

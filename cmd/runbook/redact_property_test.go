@@ -253,24 +253,7 @@ func checkRunHidesSecret(t *testing.T, secret string) {
 			t.Errorf("%s: exit %d, want 1 (a step fails on purpose):\n%s", what, r.code, r)
 		}
 	}
-	var files []string
-	filepath.Walk(state, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) < 3*4 {
-		t.Errorf("%d files in the run records, want every rendering of 3 runs: %q", len(files), files)
-	}
-	for _, f := range append(files, planFile, metrics) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		texts[f] = string(b)
-	}
+	readRunArtefacts(t, texts, state, planFile, metrics)
 
 	// The secret did reach the host and come back, so its absence above
 	// means it was redacted, not lost.
@@ -289,5 +272,29 @@ func checkRunHidesSecret(t *testing.T, secret string) {
 	}
 	if !utf8.ValidString(texts[filepath.Join(filepath.Dir(planFile), "saved.plan")]) {
 		t.Errorf("the plan file is not valid UTF-8")
+	}
+}
+
+// readRunArtefacts adds to texts every file of the run records under
+// state (at least every rendering of 3 runs) and the extra files, by path.
+func readRunArtefacts(t *testing.T, texts map[string]string, state string, extra ...string) {
+	t.Helper()
+	var files []string
+	filepath.Walk(state, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 3*4 {
+		t.Errorf("%d files in the run records, want every rendering of 3 runs: %q", len(files), files)
+	}
+	for _, f := range append(files, extra...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		texts[f] = string(b)
 	}
 }
