@@ -41,8 +41,27 @@ type SSHConfig struct {
 	// own user, keys and host key check; a hop's own Jump is ignored (the
 	// inventory flattens chains).
 	Jump []SSHConfig
+	// ProxyCommand, when set, is the connection to this host (or hop):
+	// it is run with `sh -c` and its stdin/stdout carry the SSH stream,
+	// as OpenSSH's ProxyCommand does. Tokens (%h, %p, %r, ...) are already
+	// expanded by the resolver. Its stderr is put into the error when the
+	// connection fails. The process is killed and reaped on Close.
+	//
+	// It is used for the first hop of Jump, or for the host itself when
+	// Jump is empty; a hop in Jump may have its own ProxyCommand (only the
+	// first hop's is used: later hops are reached through the previous
+	// one). OpenSSH takes whichever of ProxyCommand and ProxyJump comes
+	// first in ssh_config; the resolver passes only that one, so setting
+	// both here is an error. "none" (any case) means no proxy command,
+	// as in ssh_config.
+	ProxyCommand string
 	// UseAgent offers the keys of the ssh-agent at SSH_AUTH_SOCK.
 	UseAgent bool
+	// IdentitiesOnly offers only IdentityFiles, never other keys the agent
+	// holds (OpenSSH's IdentitiesOnly yes). The agent may still sign for a
+	// listed identity whose public key file (IdentityFile + ".pub") is
+	// present and whose private key is only in the agent.
+	IdentitiesOnly bool
 	// Password enables password and keyboard-interactive authentication.
 	Password string
 	// Passphrase decrypts encrypted identity files; when empty,
