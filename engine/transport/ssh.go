@@ -139,6 +139,13 @@ var (
 // and authenticating on every hop. Errors are *ConnectError.
 func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	s := &SSH{cfg: cfg, closed: make(chan struct{}), dead: make(chan struct{})}
+	if len(cfg.Jump) > 0 && proxyCommandSet(cfg.ProxyCommand) {
+		// OpenSSH uses whichever comes first in ssh_config; the resolver
+		// passes only that one, so both here is a caller's mistake, and
+		// guessing could route through the wrong bastion.
+		return nil, &ConnectError{Dest: cfg.dest(), Kind: ErrConnect,
+			Err: errors.New("both ProxyCommand and a jump host (ProxyJump) are set; only one can carry the connection")}
+	}
 	var via *ssh.Client
 	fail := func(err error) (*SSH, error) {
 		for i := len(s.hops) - 1; i >= 0; i-- {
@@ -281,6 +288,8 @@ func DescribeSSH(cfg SSHConfig) string {
 			names = append(names, h.label())
 		}
 		d += " via " + strings.Join(names, ", ")
+	} else if proxyCommandSet(cfg.ProxyCommand) {
+		d += " via ProxyCommand"
 	}
 	return d
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -52,9 +53,20 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var conn net.Conn
-	if via == nil {
+	// proxy is set when a ProxyCommand carries the connection: only the
+	// first hop (or a host without Jump) has one, later hops are reached
+	// through the previous hop, as with OpenSSH's -J.
+	var proxy *proxyConn
+	switch {
+	case via == nil && proxyCommandSet(c.ProxyCommand):
+		proxy, err = startProxyCommand(c.ProxyCommand, c.Address, c.port())
+		if err != nil {
+			return nil, fail(ErrConnect, err)
+		}
+		conn = proxy
+	case via == nil:
 		conn, err = netDialer.DialContext(dctx, "tcp", addr)
-	} else {
+	default:
 		conn, err = via.DialContext(dctx, "tcp", addr)
 	}
 	if err != nil {
@@ -75,13 +87,26 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 		if err == nil {
 			sc.Close()
 		}
+		why := ""
+		if proxy != nil {
+			why = "; " + proxy.failure(0)
+		}
 		conn.Close()
 		if ctx.Err() != nil {
-			return nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
+			return nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w%s", ctx.Err(), why))
+		}
+		if proxy != nil {
+			return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: the SSH handshake through the ProxyCommand did not finish%s", timeout, why))
 		}
 		return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: TCP connected but the SSH handshake did not finish", timeout))
 	}
 	if err != nil {
+		// A proxy command that failed usually exits at once and says why
+		// on stderr: wait a moment for both before closing it.
+		proxyWhy := ""
+		if proxy != nil && hk.refusal() == nil && !isAuthFailure(err) {
+			proxyWhy = proxy.failure(time.Second)
+		}
 		conn.Close()
 		if r := hk.refusal(); r != nil {
 			var km *kindMsgError
@@ -94,6 +119,9 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 		if isAuthFailure(err) {
 			return nil, fail(ErrAuth, &kindMsgError{ErrAuth, fmt.Sprintf(
 				"authentication failed for user %q (%s): %v", c.User, auth.describe(), err)})
+		}
+		if proxyWhy != "" {
+			return nil, fail(classifyProxyFailure(proxyWhy), fmt.Errorf("SSH handshake failed: %w; %s", err, proxyWhy))
 		}
 		return nil, fail(ErrConnect, fmt.Errorf("SSH handshake failed: %w", err))
 	}
