@@ -74,7 +74,7 @@ func (e *Engine) proofCommands(scope *eval.Scope, st *config.Step) []string {
 		}
 	}
 	for _, host := range []offline{{refuse: true}, {exit: 0}, {exit: 1}} {
-		rec := &evidence.Recorder{Transport: host, Redactor: e.opts.Redactor, BecomeOn: common.Become}
+		rec := &evidence.Recorder{Transport: host, Redactor: e.opts.Redactor, BecomeOn: common.Become, BecomeUser: common.BecomeUser}
 		planned := planOffline(st, cfgVal, rec)
 		for _, c := range rec.Commands() {
 			add(c.Command)

@@ -115,6 +115,10 @@ type ApplyOptions struct {
 	// ForceUnlock removes a stale one first.
 	Lock        bool
 	ForceUnlock bool
+	// ForceHandlers runs notified handlers even when a step failed before
+	// them (Ansible's --force-handlers); without it they stay pending in
+	// the record, and --resume runs them.
+	ForceHandlers bool
 }
 
 // Engine runs one parsed runbook with resolved variables.
@@ -136,15 +140,19 @@ type Engine struct {
 	cacheMu    sync.Mutex
 	outTypes   []outType // JSON of the step output types seen (encodeOutputs)
 	constKinds sync.Map  // *config.Step → constKind (evalKind)
+	// usesFacts: some expression reads host.facts, so each host's facts
+	// are gathered (one command) before its first step.
+	usesFacts bool
 }
 
 // New checks the graph and returns an engine; diagnostics are returned for
 // a cycle.
 func New(cfg *config.Config, vars map[string]cty.Value, opts Options) (*Engine, hcl.Diagnostics) {
-	order, diags := cfg.Order()
+	cfg, diags := Expand(cfg, vars)
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	order, _ := cfg.Order()
 	if opts.Lang == "" {
 		opts.Lang = "en"
 	}
@@ -157,9 +165,56 @@ func New(cfg *config.Config, vars map[string]cty.Value, opts Options) (*Engine, 
 			e.readBy[r] = true
 		}
 	}
+	// Outputs read step results too.
+	for _, o := range cfg.Outputs {
+		for _, base := range o.Refs {
+			insts, _ := cfg.Instances(base)
+			for _, i := range insts {
+				e.readBy[i.Name] = true
+			}
+		}
+	}
 	e.checklists = e.evalChecklists()
+	e.usesFacts = config.UsesFacts(cfg)
 	return e, nil
 }
+
+// Expand evaluates every for_each (with no host: the instances are the
+// same on every host) and returns the runbook as it runs, its step
+// instances in order (config.Config.Expand). An expanded config is
+// returned as it is.
+func Expand(cfg *config.Config, vars map[string]cty.Value) (*config.Config, hcl.Diagnostics) {
+	if cfg.Expanded() {
+		return cfg, nil
+	}
+	if _, diags := cfg.Order(); diags.HasErrors() {
+		return nil, diags
+	}
+	keys := map[string][]config.Instance{}
+	var diags hcl.Diagnostics
+	var static *eval.Scope
+	for _, st := range cfg.Steps {
+		if st.ForEach == nil {
+			continue
+		}
+		if static == nil {
+			var d hcl.Diagnostics
+			if static, d = eval.StaticScope(cfg, vars); d.HasErrors() {
+				return nil, d
+			}
+		}
+		insts, d := static.ForEach(st)
+		diags = append(diags, d...)
+		keys[st.Name] = insts
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg.Expand(keys)
+}
+
+// Config is the runbook as it runs (expanded: step instances in order).
+func (e *Engine) Config() *config.Config { return e.cfg }
 
 // Order is the steps in the order they run on each host.
 func (e *Engine) Order() []*config.Step { return e.order }
@@ -200,7 +255,7 @@ func (e *Engine) Apply(ctx context.Context, targets []Target, opts ApplyOptions)
 	if run == nil {
 		run = e.NewRun(ModeApply)
 	}
-	w := &walk{e: e, mode: ModeApply, forks: opts.Forks, keepGoing: opts.KeepGoing, onEvent: opts.OnEvent}
+	w := &walk{e: e, mode: ModeApply, forks: opts.Forks, keepGoing: opts.KeepGoing, onEvent: opts.OnEvent, forceHandlers: opts.ForceHandlers}
 	// A refused apply changed nothing, but its record must not stay
 	// "running" (as a killed apply's would): it ended, and failed.
 	refused := func(err error) (*report.Run, error) {

@@ -122,6 +122,18 @@ type resumed struct {
 	steps map[stepKey]*report.Step
 }
 
+// pendingHandler returns the run that left handler k notified but not
+// run, or "".
+func (r *resumed) pendingHandler(k stepKey) string {
+	if r == nil {
+		return ""
+	}
+	if prev, ok := r.steps[k]; ok && prev.HandlerPending {
+		return r.runID
+	}
+	return ""
+}
+
 // CheckResume says whether an apply of this engine's runbook and values
 // may resume prev (ErrInvalidResume, saying why, when not). Apply checks
 // it again; a caller checks it first to refuse before it shows a plan.

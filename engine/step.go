@@ -60,7 +60,7 @@ func (h *hostWalk) runStep(ctx context.Context, st *config.Step, rec *report.Ste
 		deadline, _ = stepCtx.Deadline()
 	}
 	r.recorder = &evidence.Recorder{
-		Transport: h.tr, Redactor: h.e.opts.Redactor, BecomeOn: r.common.Become, Deadline: deadline,
+		Transport: h.tr, Redactor: h.e.opts.Redactor, BecomeOn: r.common.Become, BecomeUser: r.common.BecomeUser, Deadline: deadline,
 		Planning:      h.mode == ModePlan,
 		OnProgress:    func(msg string) { h.emit(Event{Host: h.rec.Name, Step: rec, Kind: EventProgress, Message: msg}) },
 		Dir:           h.e.dir,

@@ -14,7 +14,7 @@ import (
 // unknown. It is what `runbook validate` runs after parsing, and what plan
 // and apply run before they contact a host.
 func Validate(cfg *config.Config, vars map[string]cty.Value) hcl.Diagnostics {
-	_, diags := cfg.Order()
+	cfg, diags := Expand(cfg, vars)
 	if diags.HasErrors() {
 		return diags
 	}
@@ -36,6 +36,10 @@ func Validate(cfg *config.Config, vars map[string]cty.Value) hcl.Diagnostics {
 		if err := validateKind(st, val); err != nil {
 			diags = append(diags, eval.KindError(st, err))
 		}
+	}
+	for _, o := range cfg.Outputs {
+		_, d := scope.Output(o)
+		diags = append(diags, d...)
 	}
 	return diags
 }

@@ -31,6 +31,8 @@ type walk struct {
 	resume *resumed
 	// lock: take each host's run lock (apply only).
 	lock *lockOptions
+	// forceHandlers: notified handlers run even after a failure.
+	forceHandlers bool
 }
 
 // stepKey names one step on one host.
@@ -129,6 +131,9 @@ type hostWalk struct {
 	writes map[string]string
 	// stop: why the rest of the walk does not run (a failure without --keep-going).
 	stop string
+	// changed: steps that changed the host (apply) or will (plan); a
+	// handler runs when one of its notifiers is here.
+	changed map[string]bool
 }
 
 // host connects, locks and walks one host's steps. A panic outside any
@@ -168,16 +173,26 @@ func (w *walk) host(ctx context.Context, t Target, rec *report.Host) {
 		}
 		defer release()
 	}
-	scope, diags := eval.NewScope(w.e.cfg, w.e.vars, t.Host)
+	host := t.Host
+	if w.e.usesFacts {
+		facts, err := gatherFacts(ctx, tr)
+		if err != nil {
+			w.hostError(rec, err, "host facts could not be gathered")
+			return
+		}
+		host.Facts = facts
+	}
+	scope, diags := eval.NewScope(w.e.cfg, w.e.vars, host)
 	if diags.HasErrors() {
 		rec.Error = w.e.opts.Redactor.Redact(diagError(diags).Error())
 		return
 	}
 	h := &hostWalk{walk: w, rec: rec, tr: tr, scope: scope,
-		blocked: map[string]string{}, pending: map[string]bool{}, writes: map[string]string{}}
+		blocked: map[string]string{}, pending: map[string]bool{}, writes: map[string]string{}, changed: map[string]bool{}}
 	for i, st := range w.e.order {
 		h.visit(ctx, st, rec.Steps[i])
 	}
+	rec.Outputs = w.e.evalOutputs(scope, rec)
 }
 
 // pendingWrite reports whether an earlier step of this plan changes resource.
@@ -198,11 +213,23 @@ func (w *walk) hostError(rec *report.Host, err error, why string) {
 // visit decides whether a step runs at all, runs it, and records what its
 // outcome means for the steps after it.
 func (h *hostWalk) visit(ctx context.Context, st *config.Step, rec *report.Step) {
+	defer func() {
+		if rec.Changed || (h.mode == ModePlan && (rec.Status == report.StatusPlanned || rec.Status == report.StatusUnknown)) {
+			h.changed[st.Name] = true
+		}
+	}()
+	force := false
+	if st.Handler {
+		var run bool
+		if run, force = h.handlerRuns(ctx, st, rec); !run {
+			return
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		rec.Summary = "the run was interrupted before this step"
 		return
-	case h.stop != "":
+	case h.stop != "" && !force:
 		rec.Summary = h.stop
 		h.blocked[st.Name] = "did not run"
 		return
@@ -235,6 +262,47 @@ func (h *hostWalk) visit(ctx context.Context, st *config.Step, rec *report.Step)
 	case report.StatusUnknown:
 		h.blocked[st.Name] = ""
 	}
+}
+
+// handlerRuns decides about a handler: it runs only when a step that
+// notifies it changed (in a plan: will change). A notified handler that
+// cannot run because the walk stopped is kept pending in the record, for
+// --resume, or runs anyway under --force-handlers (force).
+func (h *hostWalk) handlerRuns(ctx context.Context, st *config.Step, rec *report.Step) (run, force bool) {
+	var by []string
+	for _, n := range st.NotifiedBy {
+		if h.changed[n] {
+			by = append(by, "step."+n)
+		}
+	}
+	if id := h.resume.pendingHandler(stepKey{h.rec.Name, st.Name}); id != "" {
+		by = append(by, "run "+id+" (resumed)")
+	}
+	rec.NotifiedBy = by
+	stopped := ctx.Err() != nil || h.stop != ""
+	switch {
+	case len(by) == 0 && stopped:
+		return true, false // not notified: recorded as not run, like any step after the stop
+	case len(by) == 0:
+		rec.Status, rec.Summary = report.StatusSkipped, "not notified: no step that notifies it changed"
+		if h.mode == ModePlan {
+			rec.Summary = "not notified: no step that notifies it will change"
+		}
+		h.e.setResult(h.scope, st, nil, false, report.StatusSkipped)
+		return false, false
+	case !stopped:
+		return true, false
+	case ctx.Err() == nil && h.forceHandlers:
+		return true, true
+	}
+	why := h.stop
+	if ctx.Err() != nil {
+		why = "the run was interrupted"
+	}
+	rec.HandlerPending = true
+	rec.Summary = fmt.Sprintf("pending: notified by %s, but %s; apply again with --resume to run it (or use --force-handlers)", strings.Join(by, ", "), why)
+	h.blocked[st.Name] = "did not run"
+	return false, false
 }
 
 // guard runs a step; a kind that panics fails its step with an internal

@@ -2,10 +2,23 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
+
+	"github.com/runbook-hpc/runbook/engine"
+	"github.com/runbook-hpc/runbook/engine/config"
 
 	"github.com/spf13/cobra"
 )
+
+// graphDeps are the instances a step instance waits for: what it reads
+// and its depends_on.
+func graphDeps(st *config.Step) []string {
+	deps := append(slices.Clone(st.Refs), st.DependsOn...)
+	sort.Strings(deps)
+	return slices.Compact(deps)
+}
 
 func newGraphCmd() *cobra.Command {
 	var vf varFlags
@@ -20,29 +33,41 @@ func newGraphCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			order, diags := l.cfg.Order()
+			// The graph as it runs: for_each steps as their instances.
+			x, diags := engine.Expand(l.cfg, l.vars)
 			if diags.HasErrors() {
 				l.printDiags(cmd.ErrOrStderr(), diags)
 				return exitWith(exitInvalid, "")
 			}
-			g := l.cfg.Graph()
+			order, _ := x.Order()
 			out := cmd.OutOrStdout()
 			if dot {
 				fmt.Fprintf(out, "digraph %q {\n  rankdir=TB;\n", l.cfg.Runbook.Name)
 				for _, st := range order {
-					fmt.Fprintf(out, "  %q [label=%q];\n", st.Name, st.Kind+"\\n"+st.Name)
-					for _, d := range g.Dependencies(st.Name) {
+					label := st.Kind + "\\n" + st.Name
+					shape := ""
+					if st.Handler {
+						label += "\\n(handler)"
+						shape = ", shape=box, style=dashed"
+					}
+					fmt.Fprintf(out, "  %q [label=%q%s];\n", st.Name, label, shape)
+					for _, d := range graphDeps(st) {
 						fmt.Fprintf(out, "  %q -> %q;\n", d, st.Name)
+					}
+					for _, n := range st.NotifiedBy {
+						fmt.Fprintf(out, "  %q -> %q [style=dashed, label=\"notify\"];\n", n, st.Name)
 					}
 				}
 				fmt.Fprintln(out, "}")
 				return nil
 			}
 			for i, st := range order {
-				deps := g.Dependencies(st.Name)
 				after := ""
-				if len(deps) > 0 {
+				if deps := graphDeps(st); len(deps) > 0 {
 					after = "  ← " + strings.Join(deps, ", ")
+				}
+				if st.Handler {
+					after += "  (handler, notified by " + strings.Join(st.NotifiedBy, ", ") + ")"
 				}
 				fmt.Fprintf(out, "%2d. %s %s%s\n", i+1, st.Kind, st.Name, after)
 			}

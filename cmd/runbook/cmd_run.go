@@ -37,6 +37,8 @@ type runFlags struct {
 	lang          string
 	keepGoing     bool
 	showCommands  bool
+	showReads     bool
+	forceHandlers bool
 	acceptNewKeys bool
 	insecureKeys  bool
 	verbose       bool
@@ -63,6 +65,7 @@ func (f *runFlags) register(cmd *cobra.Command, apply bool) {
 	fl.StringVar(&f.lang, "lang", "en", "language of checklist lines")
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "after a failure, go on with steps that do not depend on it")
 	fl.BoolVar(&f.showCommands, "show-commands", false, "show the exact commands apply would run")
+	fl.BoolVar(&f.showReads, "show-reads", false, "show what read-only steps read (their results), as output blocks would")
 	fl.BoolVar(&f.acceptNewKeys, "accept-new-host-keys", false, "trust a host key seen for the first time and add it to known_hosts (OpenSSH's accept-new); a changed key is still refused")
 	fl.BoolVar(&f.insecureKeys, "insecure-ignore-host-keys", false, "DANGEROUS: do not verify SSH host keys at all")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "show full command output on failure")
@@ -72,6 +75,7 @@ func (f *runFlags) register(cmd *cobra.Command, apply bool) {
 	fl.StringVar(&f.metricsFile, "metrics-file", "", "also write the run's outcome in Prometheus text format to this file, for node_exporter's textfile collector (e.g. /var/lib/node_exporter/textfile/phase2.prom)")
 	fl.StringVar(&f.resume, "resume", "", "continue a failed run (its id or directory): steps it completed that would only run again (a test job) are not repeated; everything with a probe is re-checked")
 	fl.BoolVar(&f.forceUnlock, "force-unlock", false, "remove a stale run lock left on the hosts by a crashed apply, then take it")
+	fl.BoolVar(&f.forceHandlers, "force-handlers", false, "run notified handlers even when a step failed before them (without it they stay pending in the record, and --resume runs them)")
 }
 
 func newPlanCmd() *cobra.Command {
@@ -113,6 +117,11 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 				fmt.Fprintln(cmd.OutOrStdout(), string(b))
 			} else {
 				printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
+				printReads(cmd.OutOrStdout(), s.run, f.showReads)
+				printOutputs(cmd.OutOrStdout(), s.run)
+			}
+			if err := outputErrors(s.run); err != nil {
+				return err
 			}
 			if code := s.exitCode(); code != exitOK {
 				return exitWith(code, "plan failed; the record is in %s", s.dir)
@@ -193,6 +202,7 @@ applies exactly the saved actions and commands.`,
 			if saved == nil && !autoApprove {
 				s.run = s.eng.Plan(s.ctx, s.targets, engine.PlanOptions{Forks: f.forks, KeepGoing: f.keepGoing, Run: s.run})
 				printPlan(human, s.run, f.showCommands)
+				printReads(human, s.run, f.showReads)
 				if s.run.Result == engine.ResultFailed || s.ctx.Err() != nil {
 					s.run.Mode = string(engine.ModePlan)
 					s.finish()
@@ -214,7 +224,7 @@ applies exactly the saved actions and commands.`,
 			run, err := s.eng.Apply(s.ctx, s.targets, engine.ApplyOptions{
 				Forks: f.forks, KeepGoing: f.keepGoing, OnEvent: onEvent, Run: s.run,
 				Saved: saved, Resume: s.resume,
-				Lock: true, ForceUnlock: f.forceUnlock,
+				Lock: true, ForceUnlock: f.forceUnlock, ForceHandlers: f.forceHandlers,
 			})
 			s.run = run
 			s.finish()
@@ -240,7 +250,12 @@ applies exactly the saved actions and commands.`,
 			case err != nil:
 				return exitWith(s.exitCode(), "%v", err)
 			}
+			printReads(human, s.run, f.showReads)
+			printOutputs(human, s.run)
 			printSummary(human, s.run, s.dir, f.verbose)
+			if err := outputErrors(s.run); err != nil && s.exitCode() == exitOK {
+				return err
+			}
 			if code := s.exitCode(); code != exitOK {
 				return exitWith(code, "")
 			}

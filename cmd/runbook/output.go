@@ -49,6 +49,9 @@ func printPlan(w io.Writer, r *report.Run, showCommands bool) {
 			if s.Status == report.StatusFailed {
 				summary = "error: " + s.Error
 			}
+			if len(s.NotifiedBy) > 0 && !s.HandlerPending {
+				summary += " (handler, notified by " + strings.Join(s.NotifiedBy, ", ") + ")"
+			}
 			fmt.Fprintf(w, "  %s %-*s  %s\n", stepSymbol(s), width, s.Name, summary)
 			for _, c := range s.Changes {
 				printChange(w, width, c)
@@ -183,6 +186,11 @@ func printSummary(w io.Writer, r *report.Run, dir string, verbose bool) {
 		}
 		if failed && len(notRun) > 0 {
 			fmt.Fprintf(w, "  not run on %s: %s\n", h.Name, strings.Join(notRun, ", "))
+		}
+		for _, s := range h.Steps {
+			if s.HandlerPending {
+				fmt.Fprintf(w, "  handler %s on %s is pending: %s\n", s.Name, h.Name, s.Summary)
+			}
 		}
 	}
 	r.BuildChecklist()

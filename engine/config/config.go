@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,8 +27,16 @@ type Config struct {
 	Variables []*Variable
 	Locals    []*Local
 	// Steps in declaration order; declaration order breaks ties in the graph.
+	// In an expanded config (Expand) they are the step instances in the
+	// order they run.
 	Steps  []*Step
 	byName map[string]*Step
+	// Outputs are the `output` blocks: values shown after plan and apply.
+	Outputs []*Output
+	// instances maps a step block's name to its instances, in an expanded
+	// config; nil before Expand.
+	instances map[string][]*Step
+	forEach   map[string]bool
 	// Parser holds the sources, for rendering diagnostics with snippets.
 	Parser *hclparse.Parser
 }
@@ -72,26 +81,66 @@ type Local struct {
 	Expr hcl.Expression
 }
 
-// Step is one `step "kind" "name" { ... }` block.
+// Output is an `output "name" { value = ... }` block: a named value shown
+// after plan and apply and kept in the run record, so a read-only runbook
+// can show its answers.
+type Output struct {
+	Name        string
+	Description string
+	Value       hcl.Expression
+	Sensitive   bool
+	// Refs are the steps the value reads (step block names), sorted.
+	Refs      []string
+	DeclRange hcl.Range
+}
+
+// Step is one `step "kind" "name" { ... }` block, or (in an expanded
+// config) one instance of it.
 type Step struct {
-	Kind      string
-	Name      string
-	KindImpl  steps.Kind
-	Title     hcl.Expression
-	Checklist hcl.Expression
-	When      hcl.Expression
-	Become    hcl.Expression
-	Timeout   hcl.Expression
-	Retries   hcl.Expression
-	Delay     hcl.Expression
-	Until     hcl.Expression
+	Kind string
+	// Name is the step's address: the block's name, or for an instance of
+	// a for_each step NAME["key"].
+	Name string
+	// Base is the block's name (Name without the instance key).
+	Base     string
+	KindImpl steps.Kind
+	// ForEach makes one instance of the step per key of a map or element
+	// of a set of strings; nil for a single step.
+	ForEach hcl.Expression
+	// Each is each.key and each.value of an instance (an object), or
+	// cty.NilVal for a step without for_each.
+	Each cty.Value
+	// Key is the instance key ("" without for_each).
+	Key string
+	// Notify names the steps (handlers) this one notifies when it changes.
+	Notify []string
+	// Handler: some step notifies this one. It runs after them, and only
+	// when one of them changed (or, in a plan, will change).
+	Handler bool
+	// NotifiedBy are the instance addresses that notify this handler
+	// instance (expanded config only).
+	NotifiedBy []string
+	// BecomeUser runs the step's commands as this user through sudo.
+	BecomeUser hcl.Expression
+	Title      hcl.Expression
+	Checklist  hcl.Expression
+	When       hcl.Expression
+	Become     hcl.Expression
+	Timeout    hcl.Expression
+	Retries    hcl.Expression
+	Delay      hcl.Expression
+	Until      hcl.Expression
 	// DependsOn names steps that must run first although nothing is
 	// referenced from them.
 	DependsOn []string
 	// Body holds the kind's own attributes, decoded with Spec().
 	Body hcl.Body
-	// Refs are the steps this one reads (step.<name>.…), sorted.
-	Refs      []string
+	// Refs are the steps this one reads (step.<name>.…), sorted: block
+	// names when parsed, instance addresses in an expanded config.
+	Refs []string
+	// RefBases are the block names Refs come from (what step.<name> is
+	// built from in an expression's scope).
+	RefBases  []string
 	DeclRange hcl.Range
 	// attrRanges lets a kind's AttrError point at the attribute's line.
 	attrRanges map[string]hcl.Range
@@ -139,6 +188,13 @@ var topSchema = &hcl.BodySchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "locals"},
 		{Type: "step", LabelNames: []string{"kind", "name"}},
+		{Type: "output", LabelNames: []string{"name"}},
+	},
+}
+
+var outputSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "value", Required: true}, {Name: "description"}, {Name: "sensitive"},
 	},
 }
 
@@ -162,7 +218,7 @@ var validationSchema = &hcl.BodySchema{
 }
 
 // CommonAttributes are the attributes every step may have, whatever its kind.
-var CommonAttributes = []string{"title", "checklist", "depends_on", "when", "become", "timeout", "retries", "delay", "until"}
+var CommonAttributes = []string{"title", "checklist", "depends_on", "when", "become", "become_user", "timeout", "retries", "delay", "until", "for_each", "notify"}
 
 var stepCommonSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{}
@@ -258,6 +314,19 @@ func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diag
 			}
 			cfg.byName[s.Name] = s
 			cfg.Steps = append(cfg.Steps, s)
+		case "output":
+			o, d := decodeOutput(block)
+			diags = append(diags, d...)
+			for _, prev := range cfg.Outputs {
+				if prev.Name == o.Name {
+					diags = append(diags, duplicate("output", o.Name, prev.DeclRange, block.DefRange))
+					o = nil
+					break
+				}
+			}
+			if o != nil {
+				cfg.Outputs = append(cfg.Outputs, o)
+			}
 		}
 	}
 	if cfg.Runbook == nil && !diags.HasErrors() {
@@ -407,7 +476,7 @@ func decodeVariable(block *hcl.Block) (*Variable, hcl.Diagnostics) {
 }
 
 func decodeStep(block *hcl.Block, kinds steps.Registry) (*Step, hcl.Diagnostics) {
-	s := &Step{Kind: block.Labels[0], Name: block.Labels[1], DeclRange: block.DefRange, attrRanges: map[string]hcl.Range{}}
+	s := &Step{Kind: block.Labels[0], Name: block.Labels[1], Base: block.Labels[1], DeclRange: block.DefRange, attrRanges: map[string]hcl.Range{}}
 	diags := validName("step", s.Name, block.LabelRanges[1])
 	kind, ok := kinds[s.Kind]
 	if !ok {
@@ -435,6 +504,12 @@ func decodeStep(block *hcl.Block, kinds steps.Registry) (*Step, hcl.Diagnostics)
 			s.When = attr.Expr
 		case "become":
 			s.Become = attr.Expr
+		case "become_user":
+			s.BecomeUser = attr.Expr
+		case "for_each":
+			s.ForEach = attr.Expr
+		case "notify":
+			s.Notify, diags = stepList(attr, "notify", "notify = [step.restart_slurmctld]", s.Notify, diags)
 		case "timeout":
 			s.Timeout = attr.Expr
 		case "retries":
@@ -444,23 +519,7 @@ func decodeStep(block *hcl.Block, kinds steps.Registry) (*Step, hcl.Diagnostics)
 		case "until":
 			s.Until = attr.Expr
 		case "depends_on":
-			exprs, d := hcl.ExprList(attr.Expr)
-			diags = append(diags, d...)
-			for _, e := range exprs {
-				tr, d := hcl.AbsTraversalForExpr(e)
-				if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Invalid depends_on entry",
-						Detail:   "depends_on lists steps as step.<name>, for example depends_on = [step.create_qos].",
-						Subject:  e.Range().Ptr(),
-					})
-					continue
-				}
-				if a, ok := tr[1].(hcl.TraverseAttr); ok {
-					s.DependsOn = append(s.DependsOn, a.Name)
-				}
-			}
+			s.DependsOn, diags = stepList(attr, "depends_on", "depends_on = [step.create_qos]", s.DependsOn, diags)
 		}
 	}
 	if attrs, d := rest.JustAttributes(); !d.HasErrors() {
@@ -471,11 +530,51 @@ func decodeStep(block *hcl.Block, kinds steps.Registry) (*Step, hcl.Diagnostics)
 	return s, diags
 }
 
+// stepList reads a list of step references (step.<name>), as depends_on
+// and notify hold them, appending the names to into.
+func stepList(attr *hcl.Attribute, what, example string, into []string, diags hcl.Diagnostics) ([]string, hcl.Diagnostics) {
+	exprs, d := hcl.ExprList(attr.Expr)
+	diags = append(diags, d...)
+	for _, e := range exprs {
+		tr, d := hcl.AbsTraversalForExpr(e)
+		if d.HasErrors() || len(tr) != 2 || tr.RootName() != "step" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Invalid %s entry", what),
+				Detail:   fmt.Sprintf("%s lists steps as step.<name>, for example %s.", what, example),
+				Subject:  e.Range().Ptr(),
+			})
+			continue
+		}
+		if a, ok := tr[1].(hcl.TraverseAttr); ok {
+			into = append(into, a.Name)
+		}
+	}
+	return into, diags
+}
+
+func decodeOutput(block *hcl.Block) (*Output, hcl.Diagnostics) {
+	o := &Output{Name: block.Labels[0], DeclRange: block.DefRange}
+	diags := validName("output", o.Name, block.LabelRanges[0])
+	content, d := block.Body.Content(outputSchema)
+	diags = append(diags, d...)
+	if attr, ok := content.Attributes["value"]; ok {
+		o.Value = attr.Expr
+	}
+	if attr, ok := content.Attributes["description"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &o.Description)...)
+	}
+	if attr, ok := content.Attributes["sensitive"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &o.Sensitive)...)
+	}
+	return o, diags
+}
+
 // Expressions returns every expression of a step (common and kind-specific)
 // whose references matter for the graph and for reference checks.
 func (s *Step) traversals() []hcl.Traversal {
 	var trs []hcl.Traversal
-	for _, e := range []hcl.Expression{s.Title, s.Checklist, s.When, s.Become, s.Timeout, s.Retries, s.Delay, s.Until} {
+	for _, e := range []hcl.Expression{s.Title, s.Checklist, s.When, s.Become, s.BecomeUser, s.Timeout, s.Retries, s.Delay, s.Until} {
 		if e != nil {
 			trs = append(trs, e.Variables()...)
 		}
@@ -485,10 +584,13 @@ func (s *Step) traversals() []hcl.Traversal {
 }
 
 // checkReferences reports references to undeclared variables, locals and
-// steps, and records each step's step-to-step references.
+// steps, and records each step's (and output's) step-to-step references.
 func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*Local) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	check := func(tr hcl.Traversal, allowStep, allowSelf bool) (stepRef string) {
+	// where says what may be referred to: step results, self (until),
+	// each (a for_each step's own expressions).
+	type where struct{ step, self, each, host bool }
+	check := func(tr hcl.Traversal, w where) (stepRef string) {
 		root := tr.RootName()
 		name := ""
 		if len(tr) > 1 {
@@ -509,7 +611,7 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 				bad("Reference to undeclared local value", fmt.Sprintf("No local value %q is declared.%s", name, suggest(name, mapKeys(locals))))
 			}
 		case "step":
-			if !allowStep {
+			if !w.step {
 				bad("Invalid reference", "Step results are not known here; only var, local and host may be used.")
 				return ""
 			}
@@ -518,10 +620,18 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 				return ""
 			}
 			return name
-		case "host", "runbook":
+		case "host":
+			if !w.host {
+				bad("Invalid reference", "for_each is expanded before any host is contacted, so it may only use var and local (the same instances run on every host).")
+			}
+		case "runbook":
 		case "self":
-			if !allowSelf {
+			if !w.self {
 				bad("Invalid reference to self", "self (this step's own results) may only be used in until.")
+			}
+		case "each":
+			if !w.each {
+				bad("Invalid reference to each", "each.key and each.value exist only in a step with for_each (and not in its for_each itself).")
 			}
 		default:
 			bad("Unknown reference", fmt.Sprintf("%q is not something a runbook can refer to; use var., local., step., host. or runbook.", root))
@@ -530,21 +640,20 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 	}
 	for _, l := range c.Locals {
 		for _, tr := range l.Expr.Variables() {
-			check(tr, false, false)
+			check(tr, where{host: true})
 		}
 	}
 	for _, s := range c.Steps {
 		refs := map[string]bool{}
-		for _, tr := range s.traversals() {
-			isUntil := false
-			if s.Until != nil {
-				for _, u := range s.Until.Variables() {
-					if u.SourceRange() == tr.SourceRange() {
-						isUntil = true
-					}
-				}
+		var untilRanges []hcl.Range
+		if s.Until != nil {
+			for _, u := range s.Until.Variables() {
+				untilRanges = append(untilRanges, u.SourceRange())
 			}
-			if n := check(tr, true, isUntil); n != "" {
+		}
+		for _, tr := range s.traversals() {
+			isUntil := slices.Contains(untilRanges, tr.SourceRange())
+			if n := check(tr, where{step: true, self: isUntil, each: s.ForEach != nil, host: true}); n != "" {
 				if n == s.Name {
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
@@ -557,17 +666,51 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 				refs[n] = true
 			}
 		}
-		for _, d := range s.DependsOn {
-			if _, ok := c.byName[d]; !ok {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Reference to undeclared step",
-					Detail:   fmt.Sprintf("depends_on names step %q, which is not declared.%s", d, suggest(d, mapKeys(c.byName))),
-					Subject:  s.AttrRange("depends_on").Ptr(),
-				})
+		if s.ForEach != nil {
+			for _, tr := range s.ForEach.Variables() {
+				check(tr, where{})
+			}
+		}
+		for _, list := range []struct {
+			attr  string
+			names []string
+		}{{"depends_on", s.DependsOn}, {"notify", s.Notify}} {
+			for _, d := range list.names {
+				target, ok := c.byName[d]
+				switch {
+				case !ok:
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Reference to undeclared step",
+						Detail:   fmt.Sprintf("%s names step %q, which is not declared.%s", list.attr, d, suggest(d, mapKeys(c.byName))),
+						Subject:  s.AttrRange(list.attr).Ptr(),
+					})
+				case list.attr == "notify" && d == s.Name:
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Step notifies itself",
+						Detail:   fmt.Sprintf("Step %q lists itself in notify: a handler runs after the steps that notify it, so it cannot be one of them.", s.Name),
+						Subject:  s.AttrRange("notify").Ptr(),
+					})
+				case list.attr == "notify":
+					target.Handler = true
+				}
 			}
 		}
 		s.Refs = mapKeys(refs)
+		s.RefBases = s.Refs
+	}
+	for _, o := range c.Outputs {
+		if o.Value == nil {
+			continue
+		}
+		refs := map[string]bool{}
+		for _, tr := range o.Value.Variables() {
+			if n := check(tr, where{step: true, host: true}); n != "" {
+				refs[n] = true
+			}
+		}
+		o.Refs = mapKeys(refs)
 	}
 	return diags
 }

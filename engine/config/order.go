@@ -24,6 +24,12 @@ func (c *Config) Graph() *graph.Graph {
 				_ = g.Connect(d, s.Name)
 			}
 		}
+		// A handler runs after every step that notifies it.
+		for _, h := range s.Notify {
+			if c.byName[h] != nil && h != s.Name {
+				_ = g.Connect(s.Name, h)
+			}
+		}
 	}
 	return g
 }
@@ -32,6 +38,10 @@ func (c *Config) Graph() *graph.Graph {
 // declaration order among independent steps. A cycle is a diagnostic
 // naming every step in it.
 func (c *Config) Order() ([]*Step, hcl.Diagnostics) {
+	if c.Expanded() {
+		// Expand already ordered the instances.
+		return c.Steps, nil
+	}
 	names, err := c.Graph().Sort()
 	var ce *graph.CycleError
 	if errors.As(err, &ce) {
@@ -41,7 +51,7 @@ func (c *Config) Order() ([]*Step, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Dependency cycle between steps",
-				Detail: fmt.Sprintf("These steps depend on each other, so none can run first: %s. Remove a reference or a depends_on entry.",
+				Detail: fmt.Sprintf("These steps depend on each other, so none can run first: %s. Remove a reference, a depends_on or a notify entry.",
 					"step."+strings.Join(cycle, ", step.")),
 				Subject: first.DeclRange.Ptr(),
 			})

@@ -28,6 +28,9 @@ type Host struct {
 	Address string
 	User    string
 	Vars    map[string]cty.Value
+	// Facts is host.facts (facts.Facts.Value()); cty.NilVal when they were
+	// not gathered (nothing reads them), which reads as unknown.
+	Facts cty.Value
 }
 
 func (h Host) value() cty.Value {
@@ -35,11 +38,16 @@ func (h Host) value() cty.Value {
 	if len(h.Vars) > 0 {
 		vars = cty.ObjectVal(h.Vars)
 	}
+	facts := h.Facts
+	if facts == cty.NilVal {
+		facts = cty.DynamicVal
+	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":    cty.StringVal(h.Name),
 		"address": cty.StringVal(h.Address),
 		"user":    cty.StringVal(h.User),
 		"vars":    vars,
+		"facts":   facts,
 	})
 }
 
@@ -79,7 +87,7 @@ func StaticScope(cfg *config.Config, vars map[string]cty.Value) (*Scope, hcl.Dia
 	// host.vars.x must validate whatever inventory is used later.
 	s.host = cty.ObjectVal(map[string]cty.Value{
 		"name": cty.UnknownVal(cty.String), "address": cty.UnknownVal(cty.String),
-		"user": cty.UnknownVal(cty.String), "vars": cty.DynamicVal,
+		"user": cty.UnknownVal(cty.String), "vars": cty.DynamicVal, "facts": cty.DynamicVal,
 	})
 	s.cached, s.base = nil, nil
 	if !diags.HasErrors() {
@@ -150,10 +158,8 @@ func (s *Scope) Context(self *cty.Value) *hcl.EvalContext {
 	if s.cached == nil {
 		stepVals := make(map[string]cty.Value, len(s.cfg.Steps))
 		for _, st := range s.cfg.Steps {
-			if v, ok := s.steps[st.Name]; ok {
-				stepVals[st.Name] = v
-			} else {
-				stepVals[st.Name] = cty.DynamicVal
+			if _, done := stepVals[st.Base]; !done {
+				stepVals[st.Base] = s.stepValue(st.Base)
 			}
 		}
 		s.cached = &hcl.EvalContext{
@@ -186,6 +192,28 @@ func (s *Scope) runbookValue() cty.Value {
 	return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name), "title": cty.StringVal(title)})
 }
 
+// stepValue is what expressions see as step.<base>: the step's results
+// (unknown until set), or for a for_each step an object of its instances'
+// results by key, as Terraform shows a resource with for_each.
+func (s *Scope) stepValue(base string) cty.Value {
+	insts, forEach := s.cfg.Instances(base)
+	if !forEach {
+		if v, ok := s.steps[base]; ok {
+			return v
+		}
+		return cty.DynamicVal
+	}
+	m := make(map[string]cty.Value, len(insts))
+	for _, i := range insts {
+		if v, ok := s.steps[i.Name]; ok {
+			m[i.Key] = v
+		} else {
+			m[i.Key] = cty.DynamicVal
+		}
+	}
+	return cty.ObjectVal(m)
+}
+
 // SetResult makes a step's results visible to later steps.
 func (s *Scope) SetResult(step string, v cty.Value) {
 	s.steps[step] = v
@@ -206,19 +234,18 @@ func (s *Scope) contextFor(st *config.Step, self *cty.Value) *hcl.EvalContext {
 			"runbook": s.runbookValue(),
 		}
 	}
-	stepVals := make(map[string]cty.Value, len(st.Refs))
-	for _, r := range st.Refs {
-		if v, ok := s.steps[r]; ok {
-			stepVals[r] = v
-		} else {
-			stepVals[r] = cty.DynamicVal
-		}
+	stepVals := make(map[string]cty.Value, len(st.RefBases))
+	for _, r := range st.RefBases {
+		stepVals[r] = s.stepValue(r)
 	}
-	vars := make(map[string]cty.Value, len(s.base)+2)
+	vars := make(map[string]cty.Value, len(s.base)+3)
 	for k, v := range s.base {
 		vars[k] = v
 	}
 	vars["step"] = objectOrEmpty(stepVals)
+	if st.Each != cty.NilVal {
+		vars["each"] = st.Each
+	}
 	if self != nil {
 		vars["self"] = *self
 	}
@@ -238,12 +265,15 @@ func (s *Scope) UnknownRefs(st *config.Step) []string {
 
 // Common are a step's evaluated common attributes.
 type Common struct {
-	Title   string
-	When    bool
-	Become  bool
-	Timeout time.Duration
-	Retries int
-	Delay   time.Duration
+	Title  string
+	When   bool
+	Become bool
+	// BecomeUser is who Become runs commands as (root when empty); setting
+	// it implies Become.
+	BecomeUser string
+	Timeout    time.Duration
+	Retries    int
+	Delay      time.Duration
 }
 
 // EvalCommon evaluates the attributes every step has. known is false when
@@ -283,6 +313,16 @@ func (s *Scope) EvalCommon(st *config.Step) (c Common, known bool, diags hcl.Dia
 	}
 	if v, ok := get(st.Become, cty.Bool, "become"); ok {
 		c.Become = v.True()
+	}
+	if v, ok := get(st.BecomeUser, cty.String, "become_user"); ok {
+		switch u := v.AsString(); {
+		case !validUser(u):
+			diags = append(diags, attrDiag(st, "become_user", fmt.Sprintf("become_user must be a user name or #UID (letters, digits, . _ -), not %q.", u)))
+		case st.Become != nil && !c.Become:
+			diags = append(diags, attrDiag(st, "become_user", "become_user runs the step through sudo, so become cannot be false with it; leave become out."))
+		default:
+			c.Become, c.BecomeUser = true, u
+		}
 	}
 	if v, ok := get(st.Retries, cty.Number, "retries"); ok {
 		if err := gocty.FromCtyValue(v, &c.Retries); err != nil || c.Retries < 0 || c.Retries > MaxRetries {
@@ -383,8 +423,8 @@ func (s *Scope) Checklist(st *config.Step) (map[string][]string, hcl.Diagnostics
 		return nil, nil
 	}
 	for _, tr := range st.Checklist.Variables() {
-		if r := tr.RootName(); r != "var" && r != "local" && r != "runbook" {
-			return nil, hcl.Diagnostics{attrDiag(st, "checklist", "checklist lines are printed before any host is contacted, so they may only use var, local and runbook.")}
+		if r := tr.RootName(); r != "var" && r != "local" && r != "runbook" && r != "each" {
+			return nil, hcl.Diagnostics{attrDiag(st, "checklist", "checklist lines are printed before any host is contacted, so they may only use var, local, runbook and each.")}
 		}
 	}
 	v, diags := st.Checklist.Value(s.contextFor(st, nil))
@@ -473,4 +513,83 @@ func KindError(st *config.Step, err error) *hcl.Diagnostic {
 		d.Subject = st.AttrRange(attr).Ptr()
 	}
 	return d
+}
+
+// validUser: a name sudo -u takes without surprises (no option, no
+// space), or #UID.
+func validUser(u string) bool {
+	if u == "" || len(u) > 64 || u[0] == '-' {
+		return false
+	}
+	for i, r := range u {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.':
+		case r == '-' && i > 0:
+		case r == '#' && i == 0 && len(u) > 1:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ForEach evaluates a step's for_each into its instances. It runs in a
+// scope with no host (StaticScope): every host runs the same instances,
+// so keys only a host or an apply can give are an error naming what is
+// unknown, as in Terraform.
+func (s *Scope) ForEach(st *config.Step) ([]config.Instance, hcl.Diagnostics) {
+	v, diags := st.ForEach.Value(s.Context(nil))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	insts, err := config.ForEachKeys(v)
+	if err == nil {
+		return insts, nil
+	}
+	detail := err.Error() + "."
+	if !v.IsWhollyKnown() {
+		var unknown []string
+		for _, tr := range st.ForEach.Variables() {
+			if tv, d := tr.TraverseAbs(s.Context(nil)); !d.HasErrors() && !tv.IsWhollyKnown() {
+				unknown = append(unknown, traversalString(tr))
+			}
+		}
+		detail = "The keys of for_each must be known before any host is contacted (they may use var and local), so that plan can show every instance."
+		if len(unknown) > 0 {
+			detail += " Unknown here: " + strings.Join(unknown, ", ") + "."
+		}
+	}
+	return nil, hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid for_each in step %q", st.Name),
+		Detail:   detail,
+		Subject:  st.AttrRange("for_each").Ptr(),
+	}}
+}
+
+// traversalString writes a traversal as a runbook would: local.keys,
+// var.qos["a"].
+func traversalString(tr hcl.Traversal) string {
+	var b strings.Builder
+	for _, t := range tr {
+		switch t := t.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(t.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + t.Name)
+		case hcl.TraverseIndex:
+			if t.Key.Type() == cty.String {
+				b.WriteString("[" + strconv.Quote(t.Key.AsString()) + "]")
+			} else {
+				b.WriteString("[…]")
+			}
+		}
+	}
+	return b.String()
+}
+
+// Output evaluates an output block's value with every step's results as
+// known so far.
+func (s *Scope) Output(o *config.Output) (cty.Value, hcl.Diagnostics) {
+	return o.Value.Value(s.Context(nil))
 }

@@ -118,6 +118,9 @@ type Recorder struct {
 	Transport transport.Transport
 	Redactor  *Redactor
 	BecomeOn  bool
+	// BecomeUser is who a command with Become runs as when it names no
+	// user itself (a step's become_user); root when empty.
+	BecomeUser string
 	// Planning marks a dry run (runbook plan).
 	Planning bool
 	// Deadline, when set, bounds every command (the step's timeout).
@@ -139,6 +142,9 @@ type Recorder struct {
 
 // Run runs a command and records it.
 func (r *Recorder) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	if cmd.Become && cmd.BecomeUser == "" {
+		cmd.BecomeUser = r.BecomeUser
+	}
 	if !r.Deadline.IsZero() {
 		left := time.Until(r.Deadline)
 		if left <= 0 {

@@ -47,7 +47,12 @@ func Functions(baseDir string) map[string]function.Function {
 		"tonumber": stdlib.MakeToFunc(cty.Number), "tobool": stdlib.MakeToFunc(cty.Bool),
 		"tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"tomap":  stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
-		"try":    tryfunc.TryFunc, "can": tryfunc.CanFunc,
+		// for_each over a list of names: toset(["alice", "bob"]).
+		"toset":           stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"setunion":        stdlib.SetUnionFunc,
+		"setintersection": stdlib.SetIntersectionFunc,
+		"setsubtract":     stdlib.SetSubtractFunc,
+		"try":             tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		"shellquote": ShellQuoteFunc,
 		"startswith": stringPredicate(strings.HasPrefix), "endswith": stringPredicate(strings.HasSuffix),
 		"strcontains": stringPredicate(strings.Contains), "strlen": stdlib.StrlenFunc,

@@ -87,6 +87,8 @@ var oracleExprs = []string{
 	`tobool("true")`, `tobool("yes")`, `tobool(null)`,
 	`tolist(["a", 1])`, `tolist([])`, `tolist("a")`,
 	`tomap({a = 1, b = "x"})`, `tomap({})`, `tomap({a = [1]})`,
+	`toset(["b", "a", "b"])`, `toset([])`, `toset([1, "a"])`, `length(toset(["x", "x"]))`,
+	`setunion(["a"], ["b", "a"])`, `setintersection(["a", "b"], ["b", "c"])`, `setsubtract(["a", "b"], ["b"])`,
 	`try(tonumber("x"), 0)`, `try(upper("a"), 0)`, `try(tonumber("x"))`,
 	`can(tonumber("x"))`, `can(regex("a", "a"))`,
 	// dates

@@ -69,6 +69,23 @@ type Host struct {
 	Error     string  `json:"error,omitempty"`
 	Hint      string  `json:"hint,omitempty"`
 	Steps     []*Step `json:"steps"`
+	// Outputs are the runbook's output values on this host, in the order
+	// the runbook declares them.
+	Outputs []*OutputValue `json:"outputs,omitempty"`
+}
+
+// OutputValue is one `output` block's value on one host.
+type OutputValue struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Value is the value as cty JSON with its Type; both absent when the
+	// output is sensitive, unknown or failed.
+	Type      json.RawMessage `json:"type,omitempty"`
+	Value     json.RawMessage `json:"value,omitempty"`
+	Sensitive bool            `json:"sensitive,omitempty"`
+	// Unknown: the value depends on what only apply will know.
+	Unknown bool   `json:"unknown,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Step statuses.
@@ -111,6 +128,13 @@ type Step struct {
 	// ResumedFrom names the run whose evidence this step reuses (the run
 	// that gathered it, however many resumes ago).
 	ResumedFrom string `json:"resumed_from,omitempty"`
+	// NotifiedBy, for a handler, are the steps whose change notified it in
+	// this run (or "run ID" for a notification carried over by --resume).
+	NotifiedBy []string `json:"notified_by,omitempty"`
+	// HandlerPending: the handler was notified but did not run (a later
+	// step failed, or the run was interrupted); --resume or
+	// --force-handlers runs it.
+	HandlerPending bool `json:"handler_pending,omitempty"`
 }
 
 // Outputs is a cty value in JSON with its type.
