@@ -1,18 +1,20 @@
 package transport
 
 import (
-	"crypto/ed25519"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
+	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 )
 
 // HostKeyPolicy says what to do with a host key that is not in known_hosts.
@@ -94,14 +96,14 @@ func (h *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicK
 		}
 		return nil
 	}
-	unknown, err := h.lookup(hostname, remote, key)
+	unknown, key, err := h.lookup(hostname, remote, key)
 	if !unknown || h.policy != HostKeyAcceptNew {
 		return err
 	}
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
 	// Look again under the lock: another connection may have added it.
-	if unknown, err := h.lookup(hostname, remote, key); !unknown {
+	if unknown, _, err := h.lookup(hostname, remote, key); !unknown {
 		return err
 	}
 	host := knownhosts.Normalize(hostname)
@@ -142,12 +144,12 @@ var parsedKnownHosts struct {
 
 type parsedKH struct {
 	stamp string // size and mtime of every file
-	cb    ssh.HostKeyCallback
+	db    *knownhosts.HostKeyDB
 }
 
-// load builds a knownhosts callback from the files that exist. Missing
-// files are normal (a fresh account has no known_hosts); nil means none.
-func (h *hostKeyChecker) load() (ssh.HostKeyCallback, error) {
+// load parses the files that exist. Missing files are normal (a fresh
+// account has no known_hosts); nil means none.
+func (h *hostKeyChecker) load() (*knownhosts.HostKeyDB, error) {
 	var existing []string
 	var stamp strings.Builder
 	for _, f := range h.files {
@@ -165,58 +167,118 @@ func (h *hostKeyChecker) load() (ssh.HostKeyCallback, error) {
 	parsedKnownHosts.Lock()
 	defer parsedKnownHosts.Unlock()
 	if p, ok := parsedKnownHosts.m[key]; ok && p.stamp == stamp.String() {
-		return p.cb, nil
+		return p.db, nil
 	}
-	cb, err := knownhosts.New(existing...)
+	// skeema's HostKeyDB over x/crypto's parser: it knows which lines are
+	// @cert-authority (for the algorithms to ask for) and lets a wildcard
+	// pattern match any port, as OpenSSH does.
+	db, err := knownhosts.NewDB(existing...)
 	if err != nil {
 		return nil, err
 	}
 	if parsedKnownHosts.m == nil {
 		parsedKnownHosts.m = map[string]parsedKH{}
 	}
-	parsedKnownHosts.m[key] = parsedKH{stamp: stamp.String(), cb: cb}
-	return cb, nil
+	parsedKnownHosts.m[key] = parsedKH{stamp: stamp.String(), db: db}
+	return db, nil
 }
 
 // lookup checks key against the files. unknown reports a host with no key
 // on record (err then says so); otherwise err is nil for a known key, or
-// says which file:line holds the other key.
-func (h *hostKeyChecker) lookup(hostname string, remote net.Addr, key ssh.PublicKey) (unknown bool, err error) {
-	cb, err := h.load()
+// says which file:line holds the other key. record is the key accept-new
+// should write: the plain key of a certificate no known CA signed.
+func (h *hostKeyChecker) lookup(hostname string, remote net.Addr, key ssh.PublicKey) (unknown bool, record ssh.PublicKey, err error) {
+	db, err := h.load()
 	if err != nil {
-		return false, fmt.Errorf("reading known_hosts: %w", err)
+		return false, key, fmt.Errorf("reading known_hosts: %w", err)
 	}
 	host := knownhosts.Normalize(hostname)
-	if cb == nil {
-		return true, unknownKeyError(host, key, h.files)
+	if cert, ok := key.(*ssh.Certificate); ok {
+		return h.lookupCert(db, hostname, remote, cert)
 	}
-	err = cb(hostname, remote, key)
-	var keyErr *knownhosts.KeyError
-	var revoked *knownhosts.RevokedError
+	if db == nil {
+		return true, key, unknownKeyError(host, key, h.files, "")
+	}
+	unknown, err = h.judge(db, hostname, host, key, db.HostKeyCallback()(hostname, remote, key))
+	return unknown, key, err
+}
+
+// lookupCert checks a host certificate: signed by a CA on record for the
+// host, it is accepted; otherwise, as OpenSSH does ("No matching CA found.
+// Retry with plain key"), its plain key is checked like any host key,
+// unless the certificate or its CA is @revoked.
+func (h *hostKeyChecker) lookupCert(db *knownhosts.HostKeyDB, hostname string, remote net.Addr, cert *ssh.Certificate) (bool, ssh.PublicKey, error) {
+	host := knownhosts.Normalize(hostname)
+	if db == nil {
+		return true, cert.Key, unknownKeyError(host, cert.Key, h.files, "")
+	}
+	cb := db.HostKeyCallback()
+	certErr := cb(hostname, remote, cert)
+	if certErr == nil {
+		return false, cert, nil
+	}
+	// The revoked set is checked before any host matching, so asking
+	// about the CA key alone tells whether the CA is revoked.
+	var revoked *xknownhosts.RevokedError
+	if errors.As(cb(hostname, remote, cert.SignatureKey), &revoked) {
+		return false, cert, &kindMsgError{ErrHostKeyChanged, fmt.Sprintf(
+			"host key for %s is a certificate signed by %s, which is marked @revoked at %s:%d",
+			host, fingerprint(cert.SignatureKey), revoked.Revoked.Filename, revoked.Revoked.Line)}
+	}
+	unknown, err := h.judge(db, hostname, host, cert.Key, cb(hostname, remote, cert.Key))
+	if unknown {
+		err = unknownKeyError(host, cert.Key, h.files, fmt.Sprintf("its certificate was not accepted: %v", certErr))
+	}
+	return unknown, cert.Key, err
+}
+
+// judge turns the callback's answer for a plain key into our errors.
+func (h *hostKeyChecker) judge(db *knownhosts.HostKeyDB, hostname, host string, key ssh.PublicKey, err error) (unknown bool, _ error) {
+	var keyErr *xknownhosts.KeyError
+	var revoked *xknownhosts.RevokedError
 	switch {
 	case err == nil:
 		return false, nil
-	case errors.As(err, &keyErr) && len(keyErr.Want) == 0:
-		return true, unknownKeyError(host, key, h.files)
+	case errors.As(err, &revoked):
+		return false, &kindMsgError{ErrHostKeyChanged, fmt.Sprintf(
+			"host key for %s (%s) is marked @revoked at %s:%d", host, fingerprint(key), revoked.Revoked.Filename, revoked.Revoked.Line)}
 	case errors.As(err, &keyErr):
+		// x/crypto counts @cert-authority lines as keys of the host; for
+		// OpenSSH a CA vouches only for certificates, so a plain key of a
+		// host known only by its CA is unknown, not changed.
 		var held []string
 		for _, w := range keyErr.Want {
+			if isCAKey(db, hostname, w.Key) {
+				continue
+			}
 			held = append(held, fmt.Sprintf("%s:%d holds %s", w.Filename, w.Line, fingerprint(w.Key)))
+		}
+		if len(held) == 0 {
+			return true, unknownKeyError(host, key, h.files, "")
 		}
 		return false, &kindMsgError{ErrHostKeyChanged, fmt.Sprintf(
 			"host key for %s has CHANGED: the host offered %s, but %s; someone may be intercepting the connection (man-in-the-middle), or the host was reinstalled",
 			host, fingerprint(key), strings.Join(held, ", "))}
-	case errors.As(err, &revoked):
-		return false, &kindMsgError{ErrHostKeyChanged, fmt.Sprintf(
-			"host key for %s (%s) is marked @revoked at %s:%d", host, fingerprint(key), revoked.Revoked.Filename, revoked.Revoked.Line)}
 	}
 	return false, err
 }
 
-func unknownKeyError(host string, key ssh.PublicKey, files []string) error {
+func isCAKey(db *knownhosts.HostKeyDB, hostname string, k ssh.PublicKey) bool {
+	for _, known := range db.HostKeys(hostname) {
+		if known.Cert && bytes.Equal(known.Marshal(), k.Marshal()) {
+			return true
+		}
+	}
+	return false
+}
+
+func unknownKeyError(host string, key ssh.PublicKey, files []string, extra string) error {
 	where := "no known_hosts file"
 	if len(files) > 0 {
 		where = "not in " + strings.Join(files, ", ")
+	}
+	if extra != "" {
+		where += "; " + extra
 	}
 	return &kindMsgError{ErrHostKeyUnknown, fmt.Sprintf(
 		"host key for %s is unknown (%s; %s); add it to known_hosts or use --accept-new-host-keys", host, fingerprint(key), where)}
@@ -231,54 +293,38 @@ var openSSHHostKeyOrder = []string{
 	ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256,
 }
 
-// probeKey is a key no host has: checking it against known_hosts makes
-// knownhosts list the keys it does have for an address. Any 32 bytes are
-// an ed25519 public key to ssh.NewPublicKey; generating a real one cost a
-// measurable part of a short run's CPU.
-var probeKey = sync.OnceValue(func() ssh.PublicKey {
-	k, err := ssh.NewPublicKey(ed25519.PublicKey([]byte("runbook known_hosts probe key 32")))
-	if err != nil {
-		return nil
-	}
-	return k
-})
-
 // algorithms returns the host key algorithms matching the keys known for
-// addr, so a host with an RSA key on record is asked for RSA rather than
-// offering its ED25519 key first and tripping a false "key changed" (Go's
-// knownhosts, unlike OpenSSH, does not negotiate by the recorded types).
+// addr (certificate algorithms for @cert-authority lines), so a host with
+// an RSA key on record is asked for RSA rather than offering its ED25519
+// key first and tripping a false "key changed" (Go's knownhosts, unlike
+// OpenSSH, does not negotiate by the recorded types).
 func (h *hostKeyChecker) algorithms(addr string) []string {
-	if h.policy == HostKeyInsecure || probeKey() == nil {
+	if h.policy == HostKeyInsecure {
 		return nil
 	}
-	cb, err := h.load()
-	if err != nil {
-		return nil
+	db, err := h.load()
+	if err != nil || db == nil {
+		return openSSHHostKeyOrder
 	}
-	fake := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}
-	var keyErr *knownhosts.KeyError
-	if cb == nil || !errors.As(cb(addr, fake, probeKey()), &keyErr) || len(keyErr.Want) == 0 {
+	algos := db.HostKeyAlgorithms(addr)
+	if len(algos) == 0 {
 		// Nothing on record: ask in OpenSSH's order, so accept-new
 		// records the key OpenSSH would (ED25519 before RSA; x/crypto's
 		// own default puts RSA first).
 		return openSSHHostKeyOrder
 	}
-	var algos []string
-	seen := map[string]bool{}
-	add := func(a ...string) {
-		for _, x := range a {
-			if !seen[x] {
-				seen[x] = true
-				algos = append(algos, x)
-			}
-		}
+	plain := false
+	for _, k := range db.HostKeys(addr) {
+		plain = plain || !k.Cert
 	}
-	for _, w := range keyErr.Want {
-		switch t := w.Key.Type(); t {
-		case ssh.KeyAlgoRSA:
-			add(ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA)
-		default:
-			add(t)
+	if !plain {
+		// Known only through a CA: a host without a certificate must
+		// still be able to show its plain key (OpenSSH then reports it
+		// unknown, or records it under accept-new).
+		for _, a := range openSSHHostKeyOrder {
+			if !slices.Contains(algos, a) && !strings.Contains(a, "-cert-") {
+				algos = append(algos, a)
+			}
 		}
 	}
 	return algos
