@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -281,4 +282,277 @@ func TestLanguageForEachQoS(t *testing.T) {
 	if f := qosFields(t, "rbtl-b"); f["Priority"] != "22" || f["MaxWall"] != "02:00:00" {
 		t.Errorf("sacctmgr: rbtl-b after its key was removed: %v, want it left as it was (Priority 22, MaxWall 02:00:00)", f)
 	}
+}
+
+// ------------------------------------------------------------ handlers
+
+// langDaemon is the handler tests' daemon on the testbed host (this
+// machine): testdata/language/restart.sh in a directory koopark owns. Each
+// start of the daemon appends "PID generation=N" to starts.log itself.
+type langDaemon struct{ dir string }
+
+func langStartDaemon(t *testing.T) langDaemon {
+	t.Helper()
+	d := langDaemon{dir: filesWorkDir(t, "koopark")}
+	script, err := os.ReadFile(filepath.Join(repoRoot, "runbooks", "testdata", "language", "restart.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	filesSeed(t, filepath.Join(d.dir, "restart.sh"), string(script), "koopark")
+	// Ended before filesWorkDir removes the directory (cleanups run last
+	// first): every PID the daemon ever logged.
+	t.Cleanup(func() {
+		for _, l := range d.starts(t) {
+			if pid, err := strconv.Atoi(strings.Fields(l)[0]); err == nil && langAlive(pid) {
+				exec.Command("kill", strconv.Itoa(pid)).Run()
+			}
+		}
+	})
+	// Started as koopark, the login user of host ctl1, so that the
+	// handler (run as koopark over ssh) may stop it.
+	if out, err := exec.Command("runuser", "-u", "koopark", "--", "sh", filepath.Join(d.dir, "restart.sh"), d.dir).CombinedOutput(); err != nil {
+		t.Fatalf("starting the daemon: %v\n%s", err, out)
+	}
+	if n := len(d.starts(t)); n != 1 || !langAlive(d.pid(t)) {
+		t.Fatalf("daemon: %d starts logged, pid %d alive %v", n, d.pid(t), langAlive(d.pid(t)))
+	}
+	return d
+}
+
+// starts is the daemon's own log, one line per start.
+func (d langDaemon) starts(t *testing.T) []string {
+	b, err := os.ReadFile(filepath.Join(d.dir, "starts.log"))
+	if os.IsNotExist(err) {
+		return nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+}
+
+func (d langDaemon) pid(t *testing.T) int {
+	b, err := os.ReadFile(filepath.Join(d.dir, "daemon.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// wantRestarts checks the daemon started exactly n times in all, the last
+// time with config generation gen (0: no config yet), and that only the
+// newest PID lives.
+func (d langDaemon) wantRestarts(t *testing.T, what string, n, gen int) {
+	t.Helper()
+	starts := d.starts(t)
+	if len(starts) != n {
+		t.Errorf("%s: the daemon logged %d starts, want %d: %q", what, len(starts), n, starts)
+		return
+	}
+	last := strings.Fields(starts[n-1])
+	want := fmt.Sprintf("generation=%d", gen)
+	if gen == 0 {
+		want = "generation=none"
+	}
+	if len(last) != 2 || last[1] != want {
+		t.Errorf("%s: the daemon's last start read %q, want %s (it must start after both config files changed)", what, starts[n-1], want)
+	}
+	pid := d.pid(t)
+	if last[0] != strconv.Itoa(pid) || !langAlive(pid) {
+		t.Errorf("%s: pidfile %d, last logged start %s, alive %v", what, pid, last[0], langAlive(pid))
+	}
+	for _, l := range starts[:n-1] {
+		if old, _ := strconv.Atoi(strings.Fields(l)[0]); langAlive(old) {
+			t.Errorf("%s: an earlier daemon, pid %d, still runs", what, old)
+		}
+	}
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "sleep" {
+		t.Errorf("%s: pid %d is %q, not the daemon", what, pid, comm)
+	}
+}
+
+// langAlive: the process exists and is not a zombie (orphans here may be
+// reparented to a PID 1 that does not reap them).
+func langAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+// langStep returns one step of a one-host report.
+func (r langResult) step(t *testing.T, name string) (status string, notifiedBy []string, pending bool, commands []string) {
+	t.Helper()
+	for _, h := range r.report.Hosts {
+		for _, s := range h.Steps {
+			if s.Name == name {
+				for _, c := range s.Commands {
+					commands = append(commands, c.Command)
+				}
+				return s.Status, s.NotifiedBy, s.HandlerPending, commands
+			}
+		}
+	}
+	t.Fatalf("no step %q in the report", name)
+	return
+}
+
+func restartsSince(t *testing.T, off int64) int {
+	n := 0
+	for _, c := range commandsSince(t, off) {
+		if strings.Contains(c, "restart.sh") {
+			n++
+		}
+	}
+	return n
+}
+
+// Two config files change in one apply, both notify the handler: it
+// restarts the daemon once, after both (the new daemon read the new
+// config). An apply with nothing changed leaves the daemon alone.
+func TestLanguageHandlerRestartsDaemonOnce(t *testing.T) {
+	testbed(t, "up")
+	d := langStartDaemon(t)
+	state := t.TempDir()
+	vars := []string{"--var", "dir=" + d.dir, "--var", "generation=1"}
+
+	p := langRun(t, state, "plan", "handler.hcl", vars...)
+	if !regexp.MustCompile(`(?m)^\s+> restart\s+will run: .*\(handler, notified by step\.main_conf, step\.extra_conf\)$`).MatchString(p.stdout) {
+		t.Errorf("plan does not show the handler notified by both config steps:\n%s", p.stdout)
+	}
+	d.wantRestarts(t, "after plan", 1, 0)
+
+	off := sshdLogSize(t)
+	a := langRun(t, state, "apply", "handler.hcl", vars...)
+	if a.code != 0 {
+		t.Fatalf("apply exited %d, want 0", a.code)
+	}
+	wantStatuses(t, "apply", a.statuses(t), map[string]string{
+		"main_conf": "changed", "extra_conf": "changed", "gate": "unchanged", "restart": "changed",
+	})
+	_, by, pending, cmds := a.step(t, "restart")
+	if !slices.Equal(by, []string{"step.main_conf", "step.extra_conf"}) || pending || len(cmds) != 1 {
+		t.Errorf("handler: notified_by %q, pending %v, commands %q; want both config steps, not pending, one command", by, pending, cmds)
+	}
+	if n := restartsSince(t, off); n != 1 {
+		t.Errorf("sshd ran restart.sh %d times in the apply, want 1", n)
+	}
+	d.wantRestarts(t, "after the apply", 2, 1)
+	pid := d.pid(t)
+
+	off = sshdLogSize(t)
+	a = langRun(t, state, "apply", "handler.hcl", vars...)
+	wantStatuses(t, "second apply", a.statuses(t), map[string]string{
+		"main_conf": "unchanged", "extra_conf": "unchanged", "gate": "unchanged", "restart": "skipped",
+	})
+	if n := restartsSince(t, off); n != 0 {
+		t.Errorf("sshd ran restart.sh %d times in the second apply, want 0", n)
+	}
+	d.wantRestarts(t, "after the second apply", 2, 1)
+	if d.pid(t) != pid {
+		t.Errorf("the second apply changed the daemon's pid %d → %d", pid, d.pid(t))
+	}
+	if p := langRun(t, state, "plan", "handler.hcl", append(vars, "--detailed-exitcode")...); p.code != 0 {
+		t.Errorf("plan after the second apply exited %d, want 0", p.code)
+	}
+}
+
+// A step after the notifiers fails: the handler stays pending in the
+// record, with who notified it, and the daemon keeps running. --resume of
+// that run, with the cause gone, restarts it once; an apply after that
+// does not again. --force-handlers restarts it in the failing run itself.
+func TestLanguageHandlerPendingAfterFailure(t *testing.T) {
+	testbed(t, "up")
+	d := langStartDaemon(t)
+	state := t.TempDir()
+	dir := []string{"--var", "dir=" + d.dir}
+	fail := filepath.Join(d.dir, "fail")
+
+	if a := langRun(t, state, "apply", "handler.hcl", append(dir, "--var", "generation=1")...); a.code != 0 {
+		t.Fatalf("first apply exited %d", a.code)
+	}
+	d.wantRestarts(t, "first apply", 2, 1)
+	pid := d.pid(t)
+
+	// generation 2 with the gate failing.
+	if err := os.WriteFile(fail, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen2 := append(dir, "--var", "generation=2")
+	a := langRun(t, state, "apply", "handler.hcl", gen2...)
+	if a.code != 1 || a.report.Result != "failed" {
+		t.Fatalf("apply with the gate failing exited %d (%s), want 1 (failed)", a.code, a.report.Result)
+	}
+	wantStatuses(t, "failing apply", a.statuses(t), map[string]string{
+		"main_conf": "changed", "extra_conf": "changed", "gate": "failed", "restart": "not_run",
+	})
+	_, by, pending, cmds := a.step(t, "restart")
+	if !pending || !slices.Equal(by, []string{"step.main_conf", "step.extra_conf"}) || len(cmds) != 0 {
+		t.Errorf("handler after the failure: handler_pending %v, notified_by %q, commands %q; want pending, both config steps, none run", pending, by, cmds)
+	}
+	if !strings.Contains(a.stderr+a.stdout, "handler restart on ctl1 is pending") {
+		t.Errorf("the failing apply does not say the handler is pending")
+	}
+	d.wantRestarts(t, "failing apply", 2, 1)
+	if d.pid(t) != pid {
+		t.Errorf("the failing apply restarted the daemon: pid %d → %d", pid, d.pid(t))
+	}
+	failedRun := a.report.ID
+
+	// The cause fixed, --resume runs the pending handler, once.
+	if err := os.Remove(fail); err != nil {
+		t.Fatal(err)
+	}
+	off := sshdLogSize(t)
+	r := langRun(t, state, "apply", "handler.hcl", append(gen2, "--resume", failedRun)...)
+	if r.code != 0 {
+		t.Fatalf("apply --resume exited %d, want 0", r.code)
+	}
+	wantStatuses(t, "resumed apply", r.statuses(t), map[string]string{
+		"main_conf": "unchanged", "extra_conf": "unchanged", "gate": "unchanged", "restart": "changed",
+	})
+	if _, _, pending, _ := r.step(t, "restart"); pending {
+		t.Errorf("handler still pending after --resume ran it")
+	}
+	if n := restartsSince(t, off); n != 1 {
+		t.Errorf("sshd ran restart.sh %d times in the resumed apply, want 1", n)
+	}
+	d.wantRestarts(t, "resumed apply", 3, 2)
+	pid = d.pid(t)
+
+	// Nothing pending any more: a plain apply leaves the daemon alone.
+	a = langRun(t, state, "apply", "handler.hcl", gen2...)
+	if st, _, _, _ := a.step(t, "restart"); st != "skipped" {
+		t.Errorf("apply after the resume: handler %s, want skipped", st)
+	}
+	d.wantRestarts(t, "apply after the resume", 3, 2)
+	if d.pid(t) != pid {
+		t.Errorf("apply after the resume restarted the daemon: pid %d → %d", pid, d.pid(t))
+	}
+
+	// --force-handlers: generation 3 with the gate failing again.
+	if err := os.WriteFile(fail, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	off = sshdLogSize(t)
+	a = langRun(t, state, "apply", "handler.hcl", append(dir, "--var", "generation=3", "--force-handlers")...)
+	if a.code != 1 || a.report.Result != "failed" {
+		t.Errorf("apply --force-handlers with the gate failing exited %d (%s), want 1 (failed)", a.code, a.report.Result)
+	}
+	wantStatuses(t, "apply --force-handlers", a.statuses(t), map[string]string{
+		"main_conf": "changed", "extra_conf": "changed", "gate": "failed", "restart": "changed",
+	})
+	if _, by, pending, _ := a.step(t, "restart"); pending || !slices.Equal(by, []string{"step.main_conf", "step.extra_conf"}) {
+		t.Errorf("handler with --force-handlers: pending %v, notified_by %q", pending, by)
+	}
+	if n := restartsSince(t, off); n != 1 {
+		t.Errorf("sshd ran restart.sh %d times with --force-handlers, want 1", n)
+	}
+	d.wantRestarts(t, "apply --force-handlers", 4, 3)
 }
