@@ -5,7 +5,7 @@ BIN        := bin/runbook
 TESTBED_DIR ?= /tmp/runbook-testbed
 export TESTBED_DIR
 
-.PHONY: all build version deb deb-lint test deps oracles unit e2e fuzz-ci demo testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
+.PHONY: all build version deb deb-lint test deps oracles unit e2e fuzz-ci demo demo-monitoring testbed testbed-down testbed-reset testbed-status fmt vet bench fuzz clean
 
 all: build
 
@@ -92,6 +92,20 @@ demo: build testbed
 	set -a; . $(TESTBED_DIR)/env; set +a; \
 	$(BIN) apply runbooks/phase2.hcl -i $(TESTBED_DIR)/inventory.hcl --var account=hpc-users --auto-approve
 	@echo; echo "== completion checklist =="; cat "$$(ls -1d .runbook/runs/*-phase2 | tail -n 1)/checklist.md"
+
+# The monitoring stack on the testbed (runbooks/monitoring.hcl), then Phase 2
+# with its --metrics-file in the textfile directory, then what Prometheus holds.
+PROM_TEXTFILE := /var/lib/prometheus/node-exporter
+demo-monitoring: build testbed
+	testbed/reset
+	set -a; . $(TESTBED_DIR)/env; set +a; \
+	$(BIN) apply runbooks/monitoring.hcl -i $(TESTBED_DIR)/inventory.hcl --auto-approve && \
+	$(BIN) apply runbooks/phase2.hcl -i $(TESTBED_DIR)/inventory.hcl --var account=hpc-users --auto-approve \
+		--metrics-file $(PROM_TEXTFILE)/runbook_phase2.prom
+	/usr/local/sbin/slurm-qos-metrics
+	@echo; echo "== Prometheus (http://127.0.0.1:9090), after its next scrape =="; \
+	for i in $$(seq 30); do promtool query instant http://127.0.0.1:9090 'runbook_run_success{runbook="phase2"}' | grep -q . && break; sleep 1; done; \
+	promtool query instant http://127.0.0.1:9090 '{__name__=~"slurm_qos_.*|runbook_run_success|runbook_checklist_items_ticked"}'
 
 testbed:
 	testbed/up
