@@ -556,3 +556,134 @@ func TestLanguageHandlerPendingAfterFailure(t *testing.T) {
 	}
 	d.wantRestarts(t, "apply --force-handlers", 4, 3)
 }
+
+// ------------------------------------------------------------ outputs
+
+// langQoSRows are the QoS sacctmgr lists, [Name, Priority] each, read as
+// root on the controller: the oracle of outputs.hcl.
+func langQoSRows(t *testing.T) [][]string {
+	t.Helper()
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimSpace(slurm(t, "sacctmgr", "-n", "-P", "show", "qos", "format=Name,Priority")), "\n") {
+		rows = append(rows, strings.Split(l, "|"))
+	}
+	return rows
+}
+
+// A read-only runbook shows its answer: the output is printed after the
+// plan and kept in the plan's record; --show-reads prints the check's rows.
+func TestLanguageOutputsShowReads(t *testing.T) {
+	testbed(t, "up")
+	// A second QoS besides normal, so the list is a list.
+	langDeleteQoS(t, "rbtl-out")
+	t.Cleanup(func() { langDeleteQoS(t, "rbtl-out") })
+	slurm(t, "sacctmgr", "-i", "add", "qos", "rbtl-out", "Priority=7")
+	rows := langQoSRows(t)
+	var names []string
+	for _, r := range rows {
+		names = append(names, r[0])
+	}
+	if !slices.Contains(names, "rbtl-out") || len(names) < 2 {
+		t.Fatalf("sacctmgr lists %q", names)
+	}
+	state := t.TempDir()
+
+	p := langRun(t, state, "plan", "outputs.hcl")
+	if p.code != 0 {
+		t.Fatalf("plan exited %d", p.code)
+	}
+	quoted, _ := json.Marshal(names) // ["normal","rbtl-out"]
+	printed := "qos_names = " + strings.ReplaceAll(string(quoted), `","`, `", "`)
+	if !regexp.MustCompile(`(?m)^Outputs:\n\n  ctl1\n    ` + regexp.QuoteMeta(printed) + `$`).MatchString(p.stdout) {
+		t.Errorf("plan does not print %q under Outputs:\n%s", printed, p.stdout)
+	}
+	if strings.Contains(p.stdout, "Reads:") {
+		t.Errorf("plan without --show-reads prints the reads:\n%s", p.stdout)
+	}
+	if p.report.Mode != "plan" || len(p.report.Hosts) != 1 || len(p.report.Hosts[0].Outputs) != 1 {
+		t.Fatalf("plan record: mode %q, hosts %d; want one host with one output", p.report.Mode, len(p.report.Hosts))
+	}
+	o := p.report.Hosts[0].Outputs[0]
+	var got []string
+	if err := json.Unmarshal(o.Value, &got); err != nil || o.Name != "qos_names" || !slices.Equal(got, names) {
+		t.Errorf("report.json output %s = %s (%v), want %q", o.Name, o.Value, err, names)
+	}
+
+	p = langRun(t, state, "plan", "outputs.hcl", "--show-reads")
+	if !strings.Contains(p.stdout, "Reads:\n\n  ctl1\n    step.qos_list:\n") {
+		t.Errorf("--show-reads does not print step.qos_list's reads:\n%s", p.stdout)
+	}
+	for _, r := range rows {
+		re := `Name\s+= "` + regexp.QuoteMeta(r[0]) + `"\n\s+Priority\s+= "` + regexp.QuoteMeta(r[1]) + `"`
+		if !regexp.MustCompile(re).MatchString(p.stdout) {
+			t.Errorf("--show-reads lacks the row %s|%s sacctmgr lists", r[0], r[1])
+		}
+	}
+	if !strings.Contains(p.stdout, printed) {
+		t.Errorf("plan --show-reads no longer prints the output %q", printed)
+	}
+}
+
+// The issue: outputs are "kept in report.json (and --json)". The plan
+// document of `plan --json` and the event stream of `apply --json` must
+// carry them too, else a read-only runbook driven by a script (--json)
+// has no answer.
+func TestLanguageOutputsInJSON(t *testing.T) {
+	testbed(t, "up")
+	rows := langQoSRows(t)
+	state := t.TempDir()
+
+	p := langRun(t, state, "plan", "outputs.hcl", "--json")
+	if p.code != 0 {
+		t.Fatalf("plan --json exited %d", p.code)
+	}
+	if !strings.Contains(p.stdout, `"qos_names"`) {
+		t.Errorf("plan --json has no output qos_names (stdout is the plan document):\n%.600s…", p.stdout)
+	}
+	a := langRun(t, state, "apply", "outputs.hcl", "--json")
+	if a.code != 0 {
+		t.Fatalf("apply --json exited %d", a.code)
+	}
+	if !strings.Contains(a.stdout, `"qos_names"`) || !strings.Contains(a.stdout, `"`+rows[0][0]+`"`) {
+		t.Errorf("the apply --json event stream has no output qos_names:\n%s", a.stdout)
+	}
+}
+
+// ------------------------------------------------------------ become_user
+
+// As rbadmin (sudo with a password), a step with become_user = "koopark"
+// runs as koopark: `id -un` says so, and the step's command went through
+// sudo -u; the step without it runs as the login user.
+func TestLanguageBecomeUser(t *testing.T) {
+	if os.Getenv("TESTBED_RBADMIN_SUDO_PASSWORD") == "" {
+		t.Fatal("TESTBED_RBADMIN_SUDO_PASSWORD is not set: source the testbed's env file (set -a; . /tmp/runbook-testbed/env; set +a)")
+	}
+	testbed(t, "up")
+	a := langRun(t, t.TempDir(), "apply", "become_user.hcl")
+	if a.code != 0 {
+		t.Fatalf("apply exited %d", a.code)
+	}
+	if len(a.report.Hosts) != 1 || a.report.Hosts[0].Name != "ctl1-rbadmin" {
+		t.Fatalf("want host ctl1-rbadmin only, got %d hosts", len(a.report.Hosts))
+	}
+	for _, s := range a.report.Hosts[0].Steps {
+		if len(s.Commands) != 1 {
+			t.Errorf("step %s ran %d commands, want 1", s.Name, len(s.Commands))
+			continue
+		}
+		c := s.Commands[0]
+		switch s.Name {
+		case "whoami":
+			if c.Stdout != "koopark\n" || !c.Become || !strings.HasPrefix(c.Command, "sudo -u koopark ") {
+				t.Errorf("become_user step: %q become %v printed %q, want sudo -u koopark … printing koopark", c.Command, c.Become, c.Stdout)
+			}
+		case "login_user":
+			if c.Stdout != "rbadmin\n" || c.Become {
+				t.Errorf("plain step: %q become %v printed %q, want rbadmin without sudo", c.Command, c.Become, c.Stdout)
+			}
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+ran_as\s+= "koopark"$`).MatchString(a.stdout + a.stderr) {
+		t.Errorf("apply does not print the output ran_as = \"koopark\"")
+	}
+}
