@@ -142,6 +142,7 @@ step "line" "node_exporter_args" {
   value      = "\"--collector.textfile.directory=${var.textfile_dir} --web.listen-address=${var.node_exporter_listen}\""
   become     = true
   depends_on = [step.textfile_dir]
+  notify     = [step.node_exporter_restart]
 }
 
 step "line" "prometheus_args" {
@@ -151,6 +152,7 @@ step "line" "prometheus_args" {
   value      = "\"--web.listen-address=${var.prometheus_listen}\""
   become     = true
   depends_on = [step.monitoring_packages]
+  notify     = [step.prometheus_restart]
 }
 
 step "template" "prometheus_config" {
@@ -174,6 +176,7 @@ step "template" "prometheus_config" {
   validate   = "promtool check config %s"
   become     = true
   depends_on = [step.monitoring_packages]
+  notify     = [step.prometheus_reload]
 }
 
 step "template" "collector" {
@@ -210,8 +213,7 @@ step "template" "collector_cron" {
 }
 
 # The services run; a stopped one starts with the configuration written
-# above. Debian's init scripts make their pid directory (/run/prometheus)
-# only on start, not on restart, so starting comes before the handlers.
+# above (the handlers at the end restart or reload a running one).
 step "service" "node_exporter" {
   title = "Start the node exporter"
   checklist = {
@@ -238,40 +240,6 @@ step "service" "prometheus" {
   depends_on = [step.prometheus_args, step.prometheus_config]
 }
 
-# Handlers: restart or reload only when their configuration changed in
-# this run (on a first install too: the service may have been started by
-# the package with Debian's configuration).
-# TODO(notify): notify = [step.node_exporter_restart] on node_exporter_args.
-step "service" "node_exporter_restart" {
-  title      = "Restart the node exporter (its options changed)"
-  name       = local.node_exporter
-  state      = "restarted"
-  when       = step.node_exporter_args.changed
-  become     = true
-  depends_on = [step.node_exporter]
-}
-
-# TODO(notify): notify = [step.prometheus_restart] on prometheus_args.
-step "service" "prometheus_restart" {
-  title      = "Restart Prometheus (its options changed)"
-  name       = "prometheus"
-  state      = "restarted"
-  when       = step.prometheus_args.changed
-  become     = true
-  depends_on = [step.prometheus]
-}
-
-# TODO(notify): notify = [step.prometheus_reload] on prometheus_config. A
-# restart in this run has read the new file already.
-step "service" "prometheus_reload" {
-  title      = "Reload Prometheus (prometheus.yml changed)"
-  name       = "prometheus"
-  state      = "reloaded"
-  when       = step.prometheus_config.changed && !step.prometheus_args.changed
-  become     = true
-  depends_on = [step.prometheus_restart]
-}
-
 step "service" "cron" {
   title = "Start cron"
   checklist = {
@@ -290,10 +258,11 @@ step "service" "cron" {
 # the collector as it is now (then they are current, and a second apply
 # has nothing to do).
 step "command" "collect_now" {
-  title      = "Run the collector once"
-  argv       = [var.collector_path]
-  unless     = "find ${shellquote(local.metrics_path)} -newer ${shellquote(var.collector_path)} -newermt '90 seconds ago' 2>/dev/null | grep -q ."
-  become     = true
+  title  = "Run the collector once"
+  argv   = [var.collector_path]
+  unless = "find ${shellquote(local.metrics_path)} -newer ${shellquote(var.collector_path)} -newermt '90 seconds ago' 2>/dev/null | grep -q ."
+  become = true
+  # After the handlers: the proof below is of the daemons as configured now.
   depends_on = [step.collector, step.cron, step.node_exporter_restart, step.prometheus_reload]
 }
 
@@ -325,4 +294,38 @@ step "check" "qos_metrics" {
   until      = strcontains(self.stdout, "slurm_qos_priority{")
   timeout    = "2m"
   depends_on = [step.node_scraped]
+}
+
+# ---------------------------------------------------------------- handlers
+
+# Restart or reload only when their configuration changed in this run (on
+# a first install too: a package may have started the daemon with Debian's
+# configuration). Each runs once, after the steps that notify it, and after
+# the step that starts its service: Debian's init scripts make their pid
+# directory (/run/prometheus) on start, not on restart.
+
+step "service" "node_exporter_restart" {
+  title      = "Restart the node exporter (its options changed)"
+  name       = local.node_exporter
+  state      = "restarted"
+  become     = true
+  depends_on = [step.node_exporter]
+}
+
+step "service" "prometheus_restart" {
+  title      = "Restart Prometheus (its options changed)"
+  name       = "prometheus"
+  state      = "restarted"
+  become     = true
+  depends_on = [step.prometheus]
+}
+
+# A restart in this run has read the new prometheus.yml already.
+step "service" "prometheus_reload" {
+  title      = "Reload Prometheus (prometheus.yml changed)"
+  name       = "prometheus"
+  state      = "reloaded"
+  when       = !step.prometheus_restart.changed
+  become     = true
+  depends_on = [step.prometheus]
 }
