@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -43,27 +44,19 @@ func (a *authSetup) close() {
 	}
 }
 
-// buildAuth collects the credentials for cfg. All public keys (identity
-// files first, then the agent's) go into ONE publickey method: x/crypto
-// tries each method name only once, so a second PublicKeys method would
-// never be used.
+// buildAuth collects the credentials for cfg. All public keys go into ONE
+// publickey method: x/crypto tries each method name only once, so a second
+// PublicKeys method would never be used.
+//
+// The keys are offered in the order of IdentityFiles (each path once, each
+// key once: a server with a low MaxAuthTries must not be worn down by
+// duplicates), then the agent's other keys unless IdentitiesOnly. As in
+// OpenSSH, the agent signs for a listed identity it holds even with
+// IdentitiesOnly: a key file that is missing or encrypted but whose public
+// key (the file's own, or FILE.pub) is in the agent needs no passphrase.
 func buildAuth(cfg SSHConfig) (*authSetup, error) {
 	a := &authSetup{}
-	var signers []ssh.Signer
-	var fileNames []string
-	for _, path := range cfg.IdentityFiles {
-		s, note, err := loadIdentity(path, cfg)
-		if err != nil {
-			return nil, err
-		}
-		if s == nil {
-			a.notes = append(a.notes, note)
-			continue
-		}
-		signers = append(signers, s)
-		fileNames = append(fileNames, path)
-	}
-	agentKeys := 0
+	var agentSigners []ssh.Signer
 	if cfg.UseAgent {
 		if sock := os.Getenv("SSH_AUTH_SOCK"); sock == "" {
 			a.notes = append(a.notes, "ssh-agent (SSH_AUTH_SOCK not set)")
@@ -75,17 +68,50 @@ func buildAuth(cfg SSHConfig) (*authSetup, error) {
 			if err != nil {
 				a.notes = append(a.notes, fmt.Sprintf("ssh-agent (%v)", err))
 			}
-			for _, s := range as {
-				if !hasKey(signers, s.PublicKey()) {
-					signers = append(signers, s)
-					agentKeys++
-				}
-			}
+			agentSigners = as
 		}
+	}
+	var signers []ssh.Signer
+	var what []string
+	seenPath := map[string]bool{}
+	for _, path := range cfg.IdentityFiles {
+		if seenPath[filepath.Clean(path)] {
+			continue
+		}
+		seenPath[filepath.Clean(path)] = true
+		s, fromAgent, note, err := loadIdentity(path, cfg, agentSigners)
+		if err != nil {
+			return nil, err
+		}
+		if s == nil {
+			a.notes = append(a.notes, note)
+			continue
+		}
+		if hasKey(signers, s.PublicKey()) {
+			continue // the same key under another name
+		}
+		signers = append(signers, s)
+		if fromAgent {
+			path += " via ssh-agent"
+		}
+		what = append(what, path)
+	}
+	agentKeys, withheld := 0, 0
+	for _, s := range agentSigners {
+		switch {
+		case hasKey(signers, s.PublicKey()):
+		case cfg.IdentitiesOnly:
+			withheld++
+		default:
+			signers = append(signers, s)
+			agentKeys++
+		}
+	}
+	if withheld > 0 {
+		a.notes = append(a.notes, fmt.Sprintf("ssh-agent: %d other key(s) (IdentitiesOnly)", withheld))
 	}
 	if len(signers) > 0 {
 		a.methods = append(a.methods, ssh.PublicKeys(signers...))
-		what := fileNames
 		if agentKeys > 0 {
 			what = append(what, fmt.Sprintf("ssh-agent: %d key(s)", agentKeys))
 		}
@@ -101,47 +127,87 @@ func buildAuth(cfg SSHConfig) (*authSetup, error) {
 }
 
 func hasKey(signers []ssh.Signer, k ssh.PublicKey) bool {
-	for _, s := range signers {
-		if bytes.Equal(s.PublicKey().Marshal(), k.Marshal()) {
-			return true
-		}
-	}
-	return false
+	return agentSigner(signers, k) != nil
 }
 
-// loadIdentity parses one private key. A missing or unusable key is a note
-// (OpenSSH also just skips it); a wrong passphrase is an error, since the
-// user asked for that key explicitly.
-func loadIdentity(path string, cfg SSHConfig) (ssh.Signer, string, error) {
+// agentSigner is the signer among signers for public key k, or nil.
+func agentSigner(signers []ssh.Signer, k ssh.PublicKey) ssh.Signer {
+	if k == nil {
+		return nil
+	}
+	for _, s := range signers {
+		if bytes.Equal(s.PublicKey().Marshal(), k.Marshal()) {
+			return s
+		}
+	}
+	return nil
+}
+
+// publicKeyFile reads path as a public key (an IdentityFile may name the
+// .pub file when the private key lives only in an agent), or nil.
+func publicKeyFile(path string) ssh.PublicKey {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	k, _, _, _, err := ssh.ParseAuthorizedKey(b)
+	if err != nil {
+		return nil
+	}
+	return k
+}
+
+// loadIdentity returns the signer for one IdentityFile: the agent's when
+// it holds that key (no passphrase to ask), else the parsed private key.
+// A missing or unusable key is a note (OpenSSH also just skips it); a
+// wrong passphrase is an error, since the user asked for that key
+// explicitly.
+func loadIdentity(path string, cfg SSHConfig, agentSigners []ssh.Signer) (_ ssh.Signer, fromAgent bool, note string, _ error) {
 	pem, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, path + " (missing)", nil
+		if s := agentSigner(agentSigners, publicKeyFile(path+".pub")); s != nil {
+			return s, true, "", nil
+		}
+		return nil, false, path + " (missing)", nil
 	}
 	if err != nil {
-		return nil, fmt.Sprintf("%s (%v)", path, err), nil
+		return nil, false, fmt.Sprintf("%s (%v)", path, err), nil
 	}
 	s, err := ssh.ParsePrivateKey(pem)
 	if err == nil {
-		return s, "", nil
+		return s, false, "", nil
+	}
+	if pub := publicKeyFile(path); pub != nil {
+		if s := agentSigner(agentSigners, pub); s != nil {
+			return s, true, "", nil
+		}
+		return nil, false, path + " (a public key, not in ssh-agent)", nil
 	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
-		return nil, fmt.Sprintf("%s (%v)", path, err), nil
+		return nil, false, fmt.Sprintf("%s (%v)", path, err), nil
+	}
+	pub := missing.PublicKey
+	if pub == nil {
+		pub = publicKeyFile(path + ".pub")
+	}
+	if s := agentSigner(agentSigners, pub); s != nil {
+		return s, true, "", nil
 	}
 	pass := []byte(cfg.Passphrase)
 	if len(pass) == 0 && cfg.PassphraseFunc != nil {
 		if pass, err = cfg.PassphraseFunc(path); err != nil {
-			return nil, "", fmt.Errorf("passphrase for %s: %w", path, err)
+			return nil, false, "", fmt.Errorf("passphrase for %s: %w", path, err)
 		}
 	}
 	if len(pass) == 0 {
-		return nil, path + " (encrypted, no passphrase given)", nil
+		return nil, false, path + " (encrypted, no passphrase given)", nil
 	}
 	s, err = ssh.ParsePrivateKeyWithPassphrase(pem, pass)
 	if err != nil {
-		return nil, "", &kindMsgError{ErrAuth, fmt.Sprintf("identity file %s: %v", path, err)}
+		return nil, false, "", &kindMsgError{ErrAuth, fmt.Sprintf("identity file %s: %v", path, err)}
 	}
-	return s, "", nil
+	return s, false, "", nil
 }
 
 // TerminalPassphrase returns a PassphraseFunc that asks on the terminal
