@@ -29,6 +29,12 @@ type ConnectOptions struct {
 	LookupEnv func(string) (string, bool)
 	// Logf receives notices (host key recorded...); may be nil.
 	Logf func(format string, args ...any)
+	// Inventory is the Options the inventory was loaded with (its
+	// ssh_config, home and user); the zero value is the CLI's. Connect
+	// resolves each host's ssh_config settings the inventory does not
+	// carry (ProxyCommand, IdentitiesOnly, OpenSSH's key order, tokens
+	// with the final user and port) under them.
+	Inventory Options
 	// HideEnv names environment variables that hold secrets of the run
 	// (sensitive RUNBOOK_VAR_ values, other hosts' *_env secrets): a local
 	// host's commands do not inherit them. Connect adds the host's own
@@ -94,14 +100,32 @@ func (h *Host) SSHConfig(opts ConnectOptions) (transport.SSHConfig, error) {
 	if cfg.BecomePassword, err = opts.secret(h, "become_password_env", h.BecomePasswordEnv); err != nil {
 		return cfg, err
 	}
-	for _, j := range h.Jump {
+	res := h.ResolveSSH(opts.Inventory)
+	applyResolved(&cfg, res)
+	for i, j := range h.Jump {
 		hop, err := j.sshConfig(opts)
 		if err != nil {
 			return cfg, fmt.Errorf("jump host %q: %w", j.Name, err)
 		}
+		if i < len(res.Jump) {
+			applyResolved(&hop, res.Jump[i])
+		}
 		cfg.Jump = append(cfg.Jump, hop)
 	}
 	return cfg, nil
+}
+
+// applyResolved takes what ssh_config resolution adds to the host's
+// own settings: the key files and known_hosts files as OpenSSH would
+// use them, IdentitiesOnly and ProxyCommand.
+func applyResolved(cfg *transport.SSHConfig, res *HostSSH) {
+	if res == nil || res.Local {
+		return
+	}
+	cfg.IdentityFiles = res.IdentityFiles
+	cfg.KnownHostsFiles = res.KnownHostsFiles
+	cfg.IdentitiesOnly = res.IdentitiesOnly
+	cfg.ProxyCommand = res.ProxyCommand
 }
 
 func (h *Host) sshConfig(opts ConnectOptions) (transport.SSHConfig, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,10 +112,15 @@ func sshDiag(summary, detail string) *hcl.Diagnostic {
 }
 
 // sshBinary is the ssh client to ask, or "" for the Go resolver: none
-// is installed, RUNBOOK_SSH_RESOLVER=go asks for it, or the options
-// fake the home directory or user (tests), which ssh would not see.
+// is installed, RUNBOOK_SSH_RESOLVER=go asks for it, or the home
+// directory or user is not the one ssh would use (the options fake them
+// for tests, or $HOME is not the passwd entry's home, which is where ssh
+// reads ~/.ssh/config): ssh -G would answer for another configuration.
 func sshBinary(opts Options) string {
 	if opts.Home != "" || opts.User != "" || os.Getenv("RUNBOOK_SSH_RESOLVER") == "go" {
+		return ""
+	}
+	if u, err := user.Current(); err != nil || u.HomeDir != opts.home() {
 		return ""
 	}
 	bin, err := exec.LookPath("ssh")
@@ -128,7 +134,19 @@ func sshBinary(opts Options) string {
 // always with the Go resolver too: its reading says which file and line
 // each setting came from, and which lines runbook does not honour.
 func (c *sshConfig) resolve(q sshQuery) (*SSHResolution, error) {
-	key := fmt.Sprintf("%q", []any{q.Host, q.User, q.Port, q.IdentityFiles, q.Jump})
+	return c.resolveWith(q, c.sshBin)
+}
+
+// resolveGo answers q with the Go resolver only: it is quick (no
+// process per host), so the inventory builder uses it for thousands of
+// hosts; Connect and `runbook inventory` then ask ssh -G (resolve) and
+// say where the two differ.
+func (c *sshConfig) resolveGo(q sshQuery) (*SSHResolution, error) {
+	return c.resolveWith(q, "")
+}
+
+func (c *sshConfig) resolveWith(q sshQuery, sshBin string) (*SSHResolution, error) {
+	key := fmt.Sprintf("%q", []any{q.Host, q.User, q.Port, q.IdentityFiles, q.Jump, sshBin})
 	c.mu.Lock()
 	if r, ok := c.cache[key]; ok {
 		c.mu.Unlock()
@@ -138,8 +156,8 @@ func (c *sshConfig) resolve(q sshQuery) (*SSHResolution, error) {
 	gd, origin, warns, gerr := c.goRes.resolve(q)
 	res := &SSHResolution{Alias: q.Host, Resolver: "go", Sources: map[string]string{}}
 	d := gd
-	if c.sshBin != "" {
-		sd, err := (sshGResolver{bin: c.sshBin, config: c.path}).resolve(q)
+	if sshBin != "" {
+		sd, err := (sshGResolver{bin: sshBin, config: c.path}).resolve(q)
 		if err == nil {
 			d = sd
 			res.Resolver = "ssh -G"
@@ -276,7 +294,7 @@ func (c *sshConfig) lookup(alias string, opts Options) sshSettings {
 	if c == nil {
 		return s
 	}
-	res, err := c.resolve(sshQuery{Host: alias})
+	res, err := c.resolveGo(sshQuery{Host: alias})
 	if err != nil || res == nil {
 		return s
 	}

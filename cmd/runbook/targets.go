@@ -166,18 +166,35 @@ func selectHosts(inv *inventory.Inventory, l *loaded, limit []string) ([]*invent
 
 func newInventoryCmd() *cobra.Command {
 	var path, runbook, user, key string
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "inventory",
+		Use:   "inventory [HOST]",
 		Short: "List the resolved hosts and groups, and how each host is reached",
+		Long: `List the resolved hosts and groups, and how each host is reached.
+
+With HOST, explain in words how that host is reached: address, user, port,
+keys in the order they are offered, jump hosts or ProxyCommand, known_hosts
+files and host key policy, and where each comes from (the inventory, an
+ssh_config file and line, ssh -G, or OpenSSH's defaults). --json prints the
+same for every host.`,
 		Example: `  runbook inventory -i inventory.hcl
+  runbook inventory -i inventory.hcl ctl1          # how ctl1 is reached, and why
+  runbook inventory -i inventory.hcl --json        # every host's resolved settings
   runbook inventory --runbook runbooks/phase2.hcl   # the inventory phase2 would use`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			inv, err := loadInventoryOpts(cmd.ErrOrStderr(), path, runbook, inventory.Options{RemoteUser: user, PrivateKey: key})
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := inventory.Options{RemoteUser: user, PrivateKey: key}
+			inv, err := loadInventoryOpts(cmd.ErrOrStderr(), path, runbook, opts)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if len(args) == 1 {
+				return explainInventoryHost(out, inv, args[0], opts)
+			}
+			if asJSON {
+				return printInventoryJSON(out, inv, opts)
+			}
 			src := inv.Path
 			if src == "" {
 				src = "(none: the local host)"
@@ -216,5 +233,6 @@ func newInventoryCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&user, "user", "u", "", "show hosts as reached with -u `user`")
 	cmd.Flags().StringVar(&key, "private-key", "", "show hosts as reached with --private-key `file`")
 	cmd.Flags().StringVar(&runbook, "runbook", "", "locate the inventory as this runbook would")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print every host's resolved connection settings, and where each came from, as JSON")
 	return cmd
 }
