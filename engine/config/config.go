@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -33,10 +34,15 @@ type Config struct {
 	byName map[string]*Step
 	// Outputs are the `output` blocks: values shown after plan and apply.
 	Outputs []*Output
+	// Modules are every module call, a call before the calls inside it;
+	// their steps are in Steps, addressed module.NAME.step.STEP.
+	Modules []*ModuleCall
 	// instances maps a step block's name to its instances, in an expanded
 	// config; nil before Expand.
 	instances map[string][]*Step
 	forEach   map[string]bool
+	// blocks are the step blocks by address, in an expanded config.
+	blocks map[string]*Step
 	// Parser holds the sources, for rendering diagnostics with snippets.
 	Parser *hclparse.Parser
 }
@@ -89,9 +95,12 @@ type Output struct {
 	Description string
 	Value       hcl.Expression
 	Sensitive   bool
-	// Refs are the steps the value reads (step block names), sorted.
-	Refs      []string
-	DeclRange hcl.Range
+	// Refs are the steps the value reads (step block addresses), sorted,
+	// through module outputs too.
+	Refs []string
+	// ModuleRefs are the module calls whose outputs the value reads.
+	ModuleRefs []*ModuleCall
+	DeclRange  hcl.Range
 }
 
 // Step is one `step "kind" "name" { ... }` block, or (in an expanded
@@ -101,9 +110,18 @@ type Step struct {
 	// Name is the step's address: the block's name, or for an instance of
 	// a for_each step NAME["key"].
 	Name string
-	// Base is the block's name (Name without the instance key).
-	Base     string
-	KindImpl steps.Kind
+	// Base is the block's name (Name without the instance key), with the
+	// module prefix of a step inside a module: module.NAME.step.STEP.
+	Base string
+	// LocalName is the name as written in the step block.
+	LocalName string
+	// Module is the module call the step comes from; nil in the runbook
+	// itself. Its expressions see the module's var, local and step.
+	Module *ModuleCall
+	// ModuleRefs are the module calls (of the step's own namespace) whose
+	// outputs the step reads as module.NAME.OUTPUT.
+	ModuleRefs []*ModuleCall
+	KindImpl   steps.Kind
 	// ForEach makes one instance of the step per key of a map or element
 	// of a set of strings; nil for a single step.
 	ForEach hcl.Expression
@@ -189,6 +207,19 @@ var topSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "step", LabelNames: []string{"kind", "name"}},
 		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "module", LabelNames: []string{"name"}},
+	},
+}
+
+// moduleFileSchema is what a module's files hold: a runbook without its
+// runbook block.
+var moduleFileSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "step", LabelNames: []string{"kind", "name"}},
+		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "module", LabelNames: []string{"name"}},
 	},
 }
 
@@ -256,11 +287,61 @@ func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diag
 	if diags.HasErrors() {
 		return cfg, diags
 	}
-	content, moreDiags := f.Body.Content(topSchema)
-	diags = append(diags, moreDiags...)
+	root := newNamespace(cfg, nil, kinds)
+	diags = append(diags, root.load(f.Body, topSchema)...)
+	if cfg.Runbook == nil && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing runbook block",
+			Detail:   `A runbook file needs one block: runbook "name" { title = "..." }.`,
+			Subject:  &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
+		})
+	}
+	diags = append(diags, root.checkAll()...)
+	return cfg, diags
+}
 
-	vars := map[string]*Variable{}
-	locals := map[string]*Local{}
+// namespace is the root runbook or one module call: its own variables,
+// locals, steps (by the name written in it), outputs and module calls.
+// References in a module's expressions are to its own namespace.
+type namespace struct {
+	cfg    *Config
+	call   *ModuleCall // nil for the root
+	kinds  steps.Registry
+	vars   map[string]*Variable
+	locals map[string]*Local
+	steps  map[string]*Step
+	calls  map[string]*ModuleCall
+	// children are the namespaces of calls, in declaration order.
+	children []*namespace
+}
+
+func newNamespace(cfg *Config, call *ModuleCall, kinds steps.Registry) *namespace {
+	return &namespace{cfg: cfg, call: call, kinds: kinds, vars: map[string]*Variable{}, locals: map[string]*Local{},
+		steps: map[string]*Step{}, calls: map[string]*ModuleCall{}}
+}
+
+// prefix is what the addresses of this namespace's steps start with:
+// "" for the root, "module.NAME." for a module (nested: repeated).
+func (ns *namespace) prefix() string {
+	if ns.call == nil {
+		return ""
+	}
+	return ns.call.Prefix
+}
+
+// fullName is a step's address from the name written in its namespace.
+func (ns *namespace) fullName(local string) string {
+	if ns.call == nil {
+		return local
+	}
+	return ns.call.Prefix + "step." + local
+}
+
+// load reads the blocks of a runbook file or of a module's files.
+func (ns *namespace) load(body hcl.Body, schema *hcl.BodySchema) hcl.Diagnostics {
+	cfg := ns.cfg
+	content, diags := body.Content(schema)
 	for _, block := range content.Blocks {
 		switch block.Type {
 		case "runbook":
@@ -279,17 +360,21 @@ func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diag
 		case "variable":
 			v, d := decodeVariable(block)
 			diags = append(diags, d...)
-			if prev, dup := vars[v.Name]; dup {
+			if prev, dup := ns.vars[v.Name]; dup {
 				diags = append(diags, duplicate("variable", v.Name, prev.DeclRange, block.DefRange))
 				continue
 			}
-			vars[v.Name] = v
-			cfg.Variables = append(cfg.Variables, v)
+			ns.vars[v.Name] = v
+			if ns.call == nil {
+				cfg.Variables = append(cfg.Variables, v)
+			} else {
+				ns.call.Variables = append(ns.call.Variables, v)
+			}
 		case "locals":
 			attrs, d := block.Body.JustAttributes()
 			diags = append(diags, d...)
 			for _, a := range sortedAttrs(attrs) {
-				if _, dup := locals[a.Name]; dup {
+				if _, dup := ns.locals[a.Name]; dup {
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Duplicate local value",
@@ -299,25 +384,37 @@ func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diag
 					continue
 				}
 				l := &Local{Name: a.Name, Expr: a.Expr}
-				locals[a.Name] = l
-				cfg.Locals = append(cfg.Locals, l)
+				ns.locals[a.Name] = l
+				if ns.call == nil {
+					cfg.Locals = append(cfg.Locals, l)
+				} else {
+					ns.call.Locals = append(ns.call.Locals, l)
+				}
 			}
 		case "step":
-			s, d := decodeStep(block, kinds)
+			s, d := decodeStep(block, ns.kinds)
 			diags = append(diags, d...)
 			if s == nil {
 				continue
 			}
-			if prev, dup := cfg.byName[s.Name]; dup {
+			if prev, dup := ns.steps[s.Name]; dup {
 				diags = append(diags, duplicate("step", s.Name, prev.DeclRange, block.DefRange))
 				continue
 			}
+			ns.steps[s.Name] = s
+			s.LocalName, s.Module = s.Name, ns.call
+			s.Name = ns.fullName(s.Name)
+			s.Base = s.Name
 			cfg.byName[s.Name] = s
 			cfg.Steps = append(cfg.Steps, s)
 		case "output":
 			o, d := decodeOutput(block)
 			diags = append(diags, d...)
-			for _, prev := range cfg.Outputs {
+			outs := &cfg.Outputs
+			if ns.call != nil {
+				outs = &ns.call.Outputs
+			}
+			for _, prev := range *outs {
 				if prev.Name == o.Name {
 					diags = append(diags, duplicate("output", o.Name, prev.DeclRange, block.DefRange))
 					o = nil
@@ -325,20 +422,13 @@ func Parse(src []byte, filename string, kinds steps.Registry) (*Config, hcl.Diag
 				}
 			}
 			if o != nil {
-				cfg.Outputs = append(cfg.Outputs, o)
+				*outs = append(*outs, o)
 			}
+		case "module":
+			diags = append(diags, ns.loadModule(block)...)
 		}
 	}
-	if cfg.Runbook == nil && !diags.HasErrors() {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing runbook block",
-			Detail:   `A runbook file needs one block: runbook "name" { title = "..." }.`,
-			Subject:  &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
-		})
-	}
-	diags = append(diags, cfg.checkReferences(vars, locals)...)
-	return cfg, diags
+	return diags
 }
 
 func duplicate(what, name string, first, again hcl.Range) *hcl.Diagnostic {
@@ -583,14 +673,22 @@ func (s *Step) traversals() []hcl.Traversal {
 	return trs
 }
 
-// checkReferences reports references to undeclared variables, locals and
-// steps, and records each step's (and output's) step-to-step references.
-func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*Local) hcl.Diagnostics {
+// checkRefs reports references to undeclared variables, locals, steps
+// and module outputs in this namespace, and records each step's (and
+// output's) references to steps, as addresses.
+func (ns *namespace) checkRefs() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	// where says what may be referred to: step results, self (until),
-	// each (a for_each step's own expressions).
+	// where says what may be referred to: step results (and module
+	// outputs), self (until), each (a for_each step's own expressions),
+	// host.
 	type where struct{ step, self, each, host bool }
-	check := func(tr hcl.Traversal, w where) (stepRef string) {
+	// refs collects what an expression list reads: step addresses, and
+	// module calls whose outputs it reads.
+	type refs struct {
+		steps map[string]bool
+		mods  map[*ModuleCall]bool
+	}
+	check := func(tr hcl.Traversal, w where, into *refs) {
 		root := tr.RootName()
 		name := ""
 		if len(tr) > 1 {
@@ -603,23 +701,55 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 		}
 		switch root {
 		case "var":
-			if _, ok := vars[name]; !ok {
-				bad("Reference to undeclared variable", fmt.Sprintf("No variable %q is declared.%s", name, suggest(name, mapKeys(vars))))
+			if _, ok := ns.vars[name]; !ok {
+				bad("Reference to undeclared variable", fmt.Sprintf("No variable %q is declared%s.%s", name, ns.where(), suggest(name, mapKeys(ns.vars))))
 			}
 		case "local":
-			if _, ok := locals[name]; !ok {
-				bad("Reference to undeclared local value", fmt.Sprintf("No local value %q is declared.%s", name, suggest(name, mapKeys(locals))))
+			if _, ok := ns.locals[name]; !ok {
+				bad("Reference to undeclared local value", fmt.Sprintf("No local value %q is declared%s.%s", name, ns.where(), suggest(name, mapKeys(ns.locals))))
 			}
 		case "step":
 			if !w.step {
 				bad("Invalid reference", "Step results are not known here; only var, local and host may be used.")
-				return ""
+				return
 			}
-			if _, ok := c.byName[name]; !ok {
-				bad("Reference to undeclared step", fmt.Sprintf("No step %q is declared.%s", name, suggest(name, mapKeys(c.byName))))
-				return ""
+			st, ok := ns.steps[name]
+			if !ok {
+				bad("Reference to undeclared step", fmt.Sprintf("No step %q is declared%s.%s", name, ns.where(), suggest(name, mapKeys(ns.steps))))
+				return
 			}
-			return name
+			into.steps[st.Name] = true
+		case "module":
+			if !w.step {
+				bad("Invalid reference", "Module outputs may read step results, so they are not known here; only var, local and host may be used.")
+				return
+			}
+			call, ok := ns.calls[name]
+			if !ok {
+				bad("Reference to undeclared module", fmt.Sprintf("No module %q is called%s.%s", name, ns.where(), suggest(name, mapKeys(ns.calls))))
+				return
+			}
+			if len(tr) < 3 {
+				bad("Invalid module reference", fmt.Sprintf("Name one of the module's outputs: module.%s.OUTPUT.", name))
+				return
+			}
+			out := ""
+			if a, ok := tr[2].(hcl.TraverseAttr); ok {
+				out = a.Name
+			}
+			o := call.Output(out)
+			if o == nil {
+				var names []string
+				for _, o := range call.Outputs {
+					names = append(names, o.Name)
+				}
+				bad("Reference to undeclared module output", fmt.Sprintf("Module %q (%s) has no output %q.%s", name, call.Source, out, suggest(out, names)))
+				return
+			}
+			into.mods[call] = true
+			for _, r := range call.readsSteps() {
+				into.steps[r] = true
+			}
 		case "host":
 			if !w.host {
 				bad("Invalid reference", "for_each is expanded before any host is contacted, so it may only use var and local (the same instances run on every host).")
@@ -634,17 +764,17 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 				bad("Invalid reference to each", "each.key and each.value exist only in a step with for_each (and not in its for_each itself).")
 			}
 		default:
-			bad("Unknown reference", fmt.Sprintf("%q is not something a runbook can refer to; use var., local., step., host. or runbook.", root))
+			bad("Unknown reference", fmt.Sprintf("%q is not something a runbook can refer to; use var., local., step., module., host. or runbook.", root))
 		}
-		return ""
 	}
-	for _, l := range c.Locals {
+	newRefs := func() *refs { return &refs{steps: map[string]bool{}, mods: map[*ModuleCall]bool{}} }
+	for _, l := range ns.locals {
 		for _, tr := range l.Expr.Variables() {
-			check(tr, where{host: true})
+			check(tr, where{host: true}, newRefs())
 		}
 	}
-	for _, s := range c.Steps {
-		refs := map[string]bool{}
+	for _, s := range ns.orderedSteps() {
+		r := newRefs()
 		var untilRanges []hcl.Range
 		if s.Until != nil {
 			for _, u := range s.Until.Variables() {
@@ -653,8 +783,8 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 		}
 		for _, tr := range s.traversals() {
 			isUntil := slices.Contains(untilRanges, tr.SourceRange())
-			if n := check(tr, where{step: true, self: isUntil, each: s.ForEach != nil, host: true}); n != "" {
-				if n == s.Name {
+			if tr.RootName() == "step" && len(tr) > 1 {
+				if a, ok := tr[1].(hcl.TraverseAttr); ok && a.Name == s.LocalName {
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Step refers to itself",
@@ -663,54 +793,83 @@ func (c *Config) checkReferences(vars map[string]*Variable, locals map[string]*L
 					})
 					continue
 				}
-				refs[n] = true
 			}
+			check(tr, where{step: true, self: isUntil, each: s.ForEach != nil, host: true}, r)
 		}
 		if s.ForEach != nil {
 			for _, tr := range s.ForEach.Variables() {
-				check(tr, where{})
+				check(tr, where{}, newRefs())
 			}
 		}
 		for _, list := range []struct {
 			attr  string
-			names []string
-		}{{"depends_on", s.DependsOn}, {"notify", s.Notify}} {
-			for _, d := range list.names {
-				target, ok := c.byName[d]
+			names *[]string
+		}{{"depends_on", &s.DependsOn}, {"notify", &s.Notify}} {
+			var full []string
+			for _, d := range *list.names {
+				target, ok := ns.steps[d]
 				switch {
 				case !ok:
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Reference to undeclared step",
-						Detail:   fmt.Sprintf("%s names step %q, which is not declared.%s", list.attr, d, suggest(d, mapKeys(c.byName))),
+						Detail:   fmt.Sprintf("%s names step %q, which is not declared%s.%s", list.attr, d, ns.where(), suggest(d, mapKeys(ns.steps))),
 						Subject:  s.AttrRange(list.attr).Ptr(),
 					})
-				case list.attr == "notify" && d == s.Name:
+					continue
+				case list.attr == "notify" && target == s:
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Step notifies itself",
-						Detail:   fmt.Sprintf("Step %q lists itself in notify: a handler runs after the steps that notify it, so it cannot be one of them.", s.Name),
+						Detail:   fmt.Sprintf("Step %q lists itself in notify: a handler runs after the steps that notify it, so it cannot be one of them.", s.LocalName),
 						Subject:  s.AttrRange("notify").Ptr(),
 					})
+					continue
 				case list.attr == "notify":
 					target.Handler = true
 				}
+				full = append(full, target.Name)
 			}
+			*list.names = full
 		}
-		s.Refs = mapKeys(refs)
+		s.Refs = mapKeys(r.steps)
 		s.RefBases = s.Refs
+		s.ModuleRefs = sortedCalls(r.mods)
 	}
-	for _, o := range c.Outputs {
+	outs := ns.cfg.Outputs
+	if ns.call != nil {
+		outs = ns.call.Outputs
+	}
+	for _, o := range outs {
 		if o.Value == nil {
 			continue
 		}
-		refs := map[string]bool{}
+		r := newRefs()
 		for _, tr := range o.Value.Variables() {
-			if n := check(tr, where{step: true, host: true}); n != "" {
-				refs[n] = true
-			}
+			check(tr, where{step: true, host: true}, r)
 		}
-		o.Refs = mapKeys(refs)
+		o.Refs = mapKeys(r.steps)
+		o.ModuleRefs = sortedCalls(r.mods)
 	}
 	return diags
+}
+
+// orderedSteps are the namespace's steps in declaration order.
+func (ns *namespace) orderedSteps() []*Step {
+	var out []*Step
+	for _, s := range ns.cfg.Steps {
+		if s.Module == ns.call {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// where names the namespace in messages: "" for the runbook, " in module
+// NAME" for a module.
+func (ns *namespace) where() string {
+	if ns.call == nil {
+		return ""
+	}
+	return fmt.Sprintf(" in module %q (%s)", strings.TrimSuffix(ns.call.Prefix, "."), ns.call.Source)
 }

@@ -80,6 +80,7 @@ func (c *Config) Expand(keys map[string][]Instance) (*Config, hcl.Diagnostics) {
 		return nil, diags
 	}
 	x := *c
+	x.blocks = c.byName
 	x.byName = map[string]*Step{}
 	x.instances = map[string][]*Step{}
 	x.forEach = map[string]bool{}
@@ -139,4 +140,13 @@ func (c *Config) Expanded() bool { return c.instances != nil }
 // over nothing), and whether base is a for_each step.
 func (c *Config) Instances(base string) (insts []*Step, forEach bool) {
 	return c.instances[base], c.forEach[base]
+}
+
+// Block returns the step block whose instances are addressed base (before
+// or after Expand), or nil.
+func (c *Config) Block(base string) *Step {
+	if c.blocks != nil {
+		return c.blocks[base]
+	}
+	return c.byName[base]
 }

@@ -31,6 +31,23 @@ func UsesFacts(c *Config) bool {
 			return true
 		}
 	}
+	for _, m := range c.Modules {
+		for _, l := range m.Locals {
+			if reads(l.Expr.Variables()) {
+				return true
+			}
+		}
+		for _, a := range m.Inputs {
+			if reads(a.Expr.Variables()) {
+				return true
+			}
+		}
+		for _, o := range m.Outputs {
+			if o.Value != nil && reads(o.Value.Variables()) {
+				return true
+			}
+		}
+	}
 	for _, s := range c.Steps {
 		if reads(s.traversals()) || (s.ForEach != nil && reads(s.ForEach.Variables())) {
 			return true

@@ -26,12 +26,27 @@ import (
 // A sensitive variable on a command line is a warning too: every user of
 // the host can read a process's arguments (ps), not its env or stdin.
 func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
-	l := &linter{c: c, vars: vars, locals: map[string]*Local{}, memo: map[localUse][]valueRef{}}
-	for _, loc := range c.Locals {
-		l.locals[loc.Name] = loc
+	linters := map[*ModuleCall]*linter{}
+	linterFor := func(m *ModuleCall) *linter {
+		if l, ok := linters[m]; ok {
+			return l
+		}
+		// A module's var.* are its inputs, whose values are known only
+		// per host: its findings are warnings, never refusals.
+		l := &linter{c: c, vars: vars, module: m, locals: map[string]*Local{}, memo: map[localUse][]valueRef{}}
+		locals := c.Locals
+		if m != nil {
+			locals, l.vars = m.Locals, nil
+		}
+		for _, loc := range locals {
+			l.locals[loc.Name] = loc
+		}
+		linters[m] = l
+		return l
 	}
 	var diags hcl.Diagnostics
 	for _, s := range c.Steps {
+		l := linterFor(s.Module)
 		body, ok := s.Body.(*hclsyntax.Body)
 		if !ok {
 			continue
@@ -54,7 +69,9 @@ func (c *Config) Lint(vars map[string]cty.Value) hcl.Diagnostics {
 }
 
 type linter struct {
-	c      *Config
+	c *Config
+	// module is the namespace linted: var.* and local.* are its own.
+	module *ModuleCall
 	vars   map[string]cty.Value
 	locals map[string]*Local
 	// memo holds each local's references, so locals built from locals
@@ -330,7 +347,7 @@ func (l *linter) shellDiag(r valueRef, runsInPlan bool) *hcl.Diagnostic {
 	if !ok {
 		return nil
 	}
-	v := l.c.Variable(a.Name)
+	v := l.variable(a.Name)
 	if v == nil {
 		return nil
 	}
@@ -340,7 +357,7 @@ func (l *linter) shellDiag(r valueRef, runsInPlan bool) *hcl.Diagnostic {
 		fix = fmt.Sprintf("${shellquote(local.%s)}", r.via[0])
 	}
 	switch {
-	case runsInPlan && !validated && !shellSafe(l.vars[v.Name]):
+	case runsInPlan && !validated && l.vars != nil && !shellSafe(l.vars[v.Name]):
 		// The value itself is not shown: it may be sensitive.
 		return &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -404,7 +421,7 @@ func (l *linter) sensitiveOnCommandLine(body *hclsyntax.Body) hcl.Diagnostics {
 			if r.tr.Traversal.RootName() != "var" || !ok || warned[a.Name] {
 				continue
 			}
-			if v := l.c.Variable(a.Name); v == nil || !v.Sensitive {
+			if v := l.variable(a.Name); v == nil || !v.Sensitive {
 				continue
 			}
 			warned[a.Name] = true
@@ -439,4 +456,12 @@ func traversalString(tr hcl.Traversal) string {
 		}
 	}
 	return b.String()
+}
+
+// variable is the declared variable var.name of the linted namespace.
+func (l *linter) variable(name string) *Variable {
+	if l.module != nil {
+		return l.module.Variable(name)
+	}
+	return l.c.Variable(name)
 }

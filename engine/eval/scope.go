@@ -64,37 +64,213 @@ type Scope struct {
 	// base is var, local, host and runbook for contextFor; unlike cached
 	// it survives SetResult.
 	base map[string]cty.Value
+	// mods are each module call's variables and locals.
+	mods map[*config.ModuleCall]*moduleScope
 }
 
-// NewScope evaluates locals for host and returns the scope steps run in.
+// NewScope evaluates locals (and each module's inputs and locals) for
+// host and returns the scope steps run in.
 func NewScope(cfg *config.Config, vars map[string]cty.Value, host Host) (*Scope, hcl.Diagnostics) {
-	s := &Scope{
-		cfg:    cfg,
-		vars:   objectOrEmpty(vars),
-		locals: map[string]cty.Value{},
-		host:   host.value(),
-		steps:  map[string]cty.Value{},
-		funcs:  lang.Functions(filepath.Dir(cfg.Filename)),
-	}
-	return s, s.evalLocals()
+	return newScope(cfg, vars, host.value())
 }
 
 // StaticScope is a scope with no host, for what must be known before any
 // host is contacted (checklists, validation).
 func StaticScope(cfg *config.Config, vars map[string]cty.Value) (*Scope, hcl.Diagnostics) {
-	s, diags := NewScope(cfg, vars, Host{Name: "(any host)"})
 	// Which host, and its variables, are known only once one is chosen:
 	// host.vars.x must validate whatever inventory is used later.
-	s.host = cty.ObjectVal(map[string]cty.Value{
+	return newScope(cfg, vars, cty.ObjectVal(map[string]cty.Value{
 		"name": cty.UnknownVal(cty.String), "address": cty.UnknownVal(cty.String),
 		"user": cty.UnknownVal(cty.String), "vars": cty.DynamicVal, "facts": cty.DynamicVal,
-	})
+	}))
+}
+
+func newScope(cfg *config.Config, vars map[string]cty.Value, host cty.Value) (*Scope, hcl.Diagnostics) {
+	s := &Scope{
+		cfg:    cfg,
+		vars:   objectOrEmpty(vars),
+		locals: map[string]cty.Value{},
+		host:   host,
+		steps:  map[string]cty.Value{},
+		funcs:  lang.Functions(filepath.Dir(cfg.Filename)),
+		mods:   map[*config.ModuleCall]*moduleScope{},
+	}
+	diags := s.evalLocals(cfg.Locals, s.locals, func() *hcl.EvalContext { return s.plainContext(nil) })
+	if diags.HasErrors() {
+		return s, diags
+	}
 	s.cached, s.base = nil, nil
-	if !diags.HasErrors() {
-		s.locals = map[string]cty.Value{}
-		diags = s.evalLocals()
+	// Parents come before the modules they call (config.Config.Modules).
+	for _, call := range cfg.Modules {
+		diags = append(diags, s.evalModule(call)...)
+		if diags.HasErrors() {
+			return s, diags
+		}
 	}
 	return s, diags
+}
+
+// moduleScope is what a module's expressions see as var and local.
+type moduleScope struct {
+	vars   cty.Value
+	locals map[string]cty.Value
+	base   map[string]cty.Value
+}
+
+// evalModule sets a module's variables from the call's inputs (evaluated
+// where the call is written), checks their types and validations, and
+// evaluates the module's locals.
+func (s *Scope) evalModule(call *config.ModuleCall) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	parent := s.plainContext(call.Parent)
+	vals := map[string]cty.Value{}
+	for _, v := range call.Variables {
+		val := v.Default
+		attr, given := call.Inputs[v.Name]
+		if given {
+			var d hcl.Diagnostics
+			val, d = attr.Expr.Value(parent)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			conv, err := convert.Convert(val, v.Type)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid value for module input",
+					Detail:   fmt.Sprintf("Module %q: the value of %s does not match its variable's type %s: %s.", call.Name, v.Name, v.Type.FriendlyName(), err),
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+				continue
+			}
+			val = conv
+		}
+		if val == cty.NilVal {
+			val = cty.NullVal(v.Type)
+		}
+		vals[v.Name] = val
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	m := &moduleScope{vars: objectOrEmpty(vals), locals: map[string]cty.Value{}}
+	s.mods[call] = m
+	for _, v := range call.Variables {
+		for _, val := range v.Validations {
+			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": m.vars}, Functions: s.funcs}
+			ok, d := val.Condition.Value(ctx)
+			if d.HasErrors() || !ok.IsKnown() || ok.IsNull() || ok.Type() != cty.Bool || ok.True() {
+				diags = append(diags, d...)
+				continue
+			}
+			msg, _ := val.ErrorMessage.Value(ctx)
+			detail := "The value is not valid."
+			if msg.Type() == cty.String && msg.IsKnown() && !msg.IsNull() {
+				detail = msg.AsString()
+			}
+			subject := val.DeclRange
+			if attr, given := call.Inputs[v.Name]; given {
+				subject = attr.Expr.Range()
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Invalid value for module %q input %s", call.Name, v.Name),
+				Detail:   detail,
+				Subject:  subject.Ptr(),
+			})
+		}
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	return s.evalLocals(call.Locals, m.locals, func() *hcl.EvalContext { return s.plainContext(call) })
+}
+
+// plainContext is var, local, host and runbook of a namespace (the
+// runbook's for nil): what locals, module inputs and for_each see.
+func (s *Scope) plainContext(call *config.ModuleCall) *hcl.EvalContext {
+	return &hcl.EvalContext{Variables: s.baseOf(call), Functions: s.funcs}
+}
+
+// baseOf is var, local, host and runbook of a namespace, cached.
+func (s *Scope) baseOf(call *config.ModuleCall) map[string]cty.Value {
+	if call == nil {
+		if s.base == nil {
+			s.base = map[string]cty.Value{
+				"var":     s.vars,
+				"local":   objectOrEmpty(s.locals),
+				"host":    s.host,
+				"runbook": s.runbookValue(),
+			}
+		}
+		return s.base
+	}
+	m := s.mods[call]
+	if m == nil {
+		// Not evaluated (its inputs failed): everything unknown.
+		return map[string]cty.Value{"var": cty.DynamicVal, "local": cty.DynamicVal, "host": s.host, "runbook": s.runbookValue()}
+	}
+	if m.base == nil {
+		m.base = map[string]cty.Value{
+			"var":     m.vars,
+			"local":   objectOrEmpty(m.locals),
+			"host":    s.host,
+			"runbook": s.runbookValue(),
+		}
+	}
+	return m.base
+}
+
+// localName is how a step of call's namespace is written there: the
+// address without the module prefix.
+func localName(call *config.ModuleCall, base string) string {
+	if call == nil {
+		return base
+	}
+	return strings.TrimPrefix(base, call.Prefix+"step.")
+}
+
+// moduleValue is module.NAME as the calling namespace sees it: an object
+// of the module's outputs, each evaluated with the module's own var,
+// local, steps and modules; an output not known yet (or failing) is
+// unknown.
+func (s *Scope) moduleValue(call *config.ModuleCall) cty.Value {
+	outs := make(map[string]cty.Value, len(call.Outputs))
+	for _, o := range call.Outputs {
+		v, diags := o.Value.Value(s.namespaceContext(call, o.Refs, o.ModuleRefs))
+		if diags.HasErrors() {
+			v = cty.DynamicVal
+		}
+		outs[o.Name] = v
+	}
+	return objectOrEmpty(outs)
+}
+
+// namespaceContext is a namespace's var, local, host and runbook with the
+// given steps (addresses) and module calls as step.* and module.*.
+func (s *Scope) namespaceContext(call *config.ModuleCall, stepBases []string, mods []*config.ModuleCall) *hcl.EvalContext {
+	base := s.baseOf(call)
+	vars := make(map[string]cty.Value, len(base)+3)
+	for k, v := range base {
+		vars[k] = v
+	}
+	stepVals := make(map[string]cty.Value, len(stepBases))
+	for _, b := range stepBases {
+		if blk := s.cfg.Block(b); blk == nil || blk.Module != call {
+			continue // a step behind a module output: read through module.*
+		}
+		stepVals[localName(call, b)] = s.stepValue(b)
+	}
+	vars["step"] = objectOrEmpty(stepVals)
+	if len(mods) > 0 {
+		mv := make(map[string]cty.Value, len(mods))
+		for _, m := range mods {
+			mv[m.Name] = s.moduleValue(m)
+		}
+		vars["module"] = cty.ObjectVal(mv)
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {
@@ -104,10 +280,10 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 	return cty.ObjectVal(m)
 }
 
-// evalLocals evaluates locals in dependency order; locals may refer to
-// each other, so it repeats passes until nothing new resolves.
-func (s *Scope) evalLocals() hcl.Diagnostics {
-	pending := append([]*config.Local(nil), s.cfg.Locals...)
+// evalLocals evaluates locals in dependency order into into; locals may
+// refer to each other, so it repeats passes until nothing new resolves.
+func (s *Scope) evalLocals(locals []*config.Local, into map[string]cty.Value, ctx func() *hcl.EvalContext) hcl.Diagnostics {
+	pending := append([]*config.Local(nil), locals...)
 	for len(pending) > 0 {
 		var next []*config.Local
 		for _, l := range pending {
@@ -115,7 +291,7 @@ func (s *Scope) evalLocals() hcl.Diagnostics {
 			for _, tr := range l.Expr.Variables() {
 				if tr.RootName() == "local" && len(tr) > 1 {
 					if a, ok := tr[1].(hcl.TraverseAttr); ok {
-						if _, done := s.locals[a.Name]; !done {
+						if _, done := into[a.Name]; !done {
 							ready = false
 						}
 					}
@@ -125,12 +301,15 @@ func (s *Scope) evalLocals() hcl.Diagnostics {
 				next = append(next, l)
 				continue
 			}
-			v, diags := l.Expr.Value(s.Context(nil))
+			v, diags := l.Expr.Value(ctx())
 			if diags.HasErrors() {
 				return diags
 			}
-			s.locals[l.Name] = v
+			into[l.Name] = v
 			s.cached, s.base = nil, nil
+			for _, m := range s.mods {
+				m.base = nil
+			}
 		}
 		if len(next) == len(pending) {
 			names := make([]string, len(next))
@@ -156,22 +335,19 @@ func (s *Scope) evalLocals() hcl.Diagnostics {
 // runbook take 16 s.
 func (s *Scope) Context(self *cty.Value) *hcl.EvalContext {
 	if s.cached == nil {
-		stepVals := make(map[string]cty.Value, len(s.cfg.Steps))
+		var bases []string
 		for _, st := range s.cfg.Steps {
-			if _, done := stepVals[st.Base]; !done {
-				stepVals[st.Base] = s.stepValue(st.Base)
+			if st.Module == nil {
+				bases = append(bases, st.Base)
 			}
 		}
-		s.cached = &hcl.EvalContext{
-			Variables: map[string]cty.Value{
-				"var":     s.vars,
-				"local":   objectOrEmpty(s.locals),
-				"host":    s.host,
-				"step":    objectOrEmpty(stepVals),
-				"runbook": s.runbookValue(),
-			},
-			Functions: s.funcs,
+		var calls []*config.ModuleCall
+		for _, m := range s.cfg.Modules {
+			if m.Parent == nil {
+				calls = append(calls, m)
+			}
 		}
+		s.cached = s.namespaceContext(nil, bases, calls)
 	}
 	if self == nil {
 		return s.cached
@@ -226,30 +402,14 @@ func (s *Scope) SetResult(step string, v cty.Value) {
 // of every step is rebuilt after each SetResult, which made a run of n
 // steps that all produce results O(n²); this is O(refs) per step.
 func (s *Scope) contextFor(st *config.Step, self *cty.Value) *hcl.EvalContext {
-	if s.base == nil {
-		s.base = map[string]cty.Value{
-			"var":     s.vars,
-			"local":   objectOrEmpty(s.locals),
-			"host":    s.host,
-			"runbook": s.runbookValue(),
-		}
-	}
-	stepVals := make(map[string]cty.Value, len(st.RefBases))
-	for _, r := range st.RefBases {
-		stepVals[r] = s.stepValue(r)
-	}
-	vars := make(map[string]cty.Value, len(s.base)+3)
-	for k, v := range s.base {
-		vars[k] = v
-	}
-	vars["step"] = objectOrEmpty(stepVals)
+	ctx := s.namespaceContext(st.Module, st.RefBases, st.ModuleRefs)
 	if st.Each != cty.NilVal {
-		vars["each"] = st.Each
+		ctx.Variables["each"] = st.Each
 	}
 	if self != nil {
-		vars["self"] = *self
+		ctx.Variables["self"] = *self
 	}
-	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}
+	return ctx
 }
 
 // UnknownRefs lists the steps st reads whose results are not known yet.
@@ -538,7 +698,8 @@ func validUser(u string) bool {
 // so keys only a host or an apply can give are an error naming what is
 // unknown, as in Terraform.
 func (s *Scope) ForEach(st *config.Step) ([]config.Instance, hcl.Diagnostics) {
-	v, diags := st.ForEach.Value(s.Context(nil))
+	ctx := s.plainContext(st.Module)
+	v, diags := st.ForEach.Value(ctx)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -550,7 +711,7 @@ func (s *Scope) ForEach(st *config.Step) ([]config.Instance, hcl.Diagnostics) {
 	if !v.IsWhollyKnown() {
 		var unknown []string
 		for _, tr := range st.ForEach.Variables() {
-			if tv, d := tr.TraverseAbs(s.Context(nil)); !d.HasErrors() && !tv.IsWhollyKnown() {
+			if tv, d := tr.TraverseAbs(ctx); !d.HasErrors() && !tv.IsWhollyKnown() {
 				unknown = append(unknown, traversalString(tr))
 			}
 		}
