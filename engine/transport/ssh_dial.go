@@ -129,7 +129,9 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 }
 
 func isAuthFailure(err error) bool {
-	s := err.Error()
+	// Lower case: OpenSSH's sshd disconnects with "Too many
+	// authentication failures" when MaxAuthTries is reached.
+	s := strings.ToLower(err.Error())
 	return strings.Contains(s, "unable to authenticate") ||
 		strings.Contains(s, "no supported methods remain") ||
 		strings.Contains(s, "too many authentication")
