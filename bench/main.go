@@ -12,7 +12,9 @@
 // steps: runbook, the raw baseline, ansible-playbook tuned and with
 // defaults. Then the files workload (files.go: a file, template, line
 // and copy step per host, first run and unchanged re-run, against tuned
-// Ansible; -files 0 leaves it out). Then Phase 2 on the Slurm testbed
+// Ansible; -files 0 leaves it out). Then the facts workload (facts.go:
+// host.facts for -facts hosts, one round trip each, against Ansible's
+// setup; -facts 0 leaves it out). Then Phase 2 on the Slurm testbed
 // (testbed/reset before each run): runbook, bench/phase2/phase2.sh (one multiplexed ssh connection)
 // and bench/phase2/phase2.yml. Then `runbook validate`/`plan` of large
 // generated runbooks and the Go benchmarks (go test -bench -benchmem).
@@ -135,6 +137,7 @@ func mainErr() error {
 		maxHosts = max(maxHosts, w.Hosts)
 	}
 	maxHosts = max(maxHosts, *flagFiles)
+	maxHosts = max(maxHosts, *flagFacts)
 	f := &fleet{dir: work, port: *flagPort, user: *flagUser, hosts: maxHosts}
 	if maxHosts > 0 {
 		logf("starting %d sshd daemon(s) for %d loopback hosts on port %d", f.daemons(), maxHosts, f.port)
@@ -223,6 +226,13 @@ func mainErr() error {
 		}
 	}
 
+	var factsRes *factsResults
+	if *flagFacts > 0 {
+		if factsRes, err = runFacts(work, f, rawBin, ansTuned, ansDef, next); err != nil {
+			return err
+		}
+	}
+
 	if *flagPhase2 {
 		if err := phase2(res, repo, work, rbBin, next); err != nil {
 			logf("phase 2 skipped: %v", err)
@@ -264,6 +274,16 @@ func mainErr() error {
 				return err
 			}
 			logf("wrote the files workload's block of %s", *flagOut)
+		}
+	}
+	if factsRes != nil {
+		md := factsRes.markdown(res.Facts)
+		fmt.Println(md)
+		if *flagOut != "" {
+			if err := writeBlock(*flagOut, factsBegin, factsEnd, md); err != nil {
+				return err
+			}
+			logf("wrote the facts workload's block of %s", *flagOut)
 		}
 	}
 	return nil
