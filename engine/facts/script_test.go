@@ -474,3 +474,61 @@ func TestScriptBusyboxOnlyInMountNamespace(t *testing.T) {
 		t.Errorf("package_manager %q with busybox only; notes %q", f.PackageManager, f.Notes)
 	}
 }
+
+// Ansible's setup module is the reference for the family, package
+// manager and most of the rest: on this machine both must agree.
+func TestScriptAgreesWithAnsibleSetup(t *testing.T) {
+	ansible, err := exec.LookPath("ansible")
+	if err != nil {
+		t.Skip("ansible is not installed (make deps installs ansible-core)")
+	}
+	cmd := exec.Command(ansible, "localhost", "-i", "localhost,", "-c", "local", "-o", "-m", "ansible.builtin.setup")
+	// An empty configuration: none of this machine's or this user's.
+	cfg := filepath.Join(t.TempDir(), "ansible.cfg")
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "ANSIBLE_CONFIG="+cfg, "ANSIBLE_NOCOLOR=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ansible setup: %v\n%s%s", err, b, stderr.Bytes())
+	}
+	_, js, ok := strings.Cut(string(b), " | SUCCESS => ")
+	if !ok {
+		t.Fatalf("ansible setup printed no SUCCESS line:\n%s", b)
+	}
+	var res struct {
+		Facts map[string]any `json:"ansible_facts"`
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil {
+		t.Fatal(err)
+	}
+	a := func(k string) string { return fmt.Sprint(res.Facts[k]) }
+
+	f := parseOut(t, runShell(t, exec.Command("sh", "-c", Script())))
+	shortHost, _, _ := strings.Cut(f.Hostname, ".")
+	for _, c := range [][3]string{
+		{"os.family / ansible_os_family", f.OS.Family, a("ansible_os_family")},
+		{"package_manager / ansible_pkg_mgr", f.PackageManager, a("ansible_pkg_mgr")},
+		{"os.version_major / ansible_distribution_major_version", f.OS.VersionMajor, a("ansible_distribution_major_version")},
+		{"architecture / ansible_architecture", f.Architecture, a("ansible_architecture")},
+		{"hostname / ansible_hostname", shortHost, a("ansible_hostname")},
+		{"kernel / ansible_kernel", f.Kernel, a("ansible_kernel")},
+		{"cpus / ansible_processor_nproc", strconv.Itoa(f.CPUs), a("ansible_processor_nproc")},
+		{"memory_mb / ansible_memtotal_mb", strconv.FormatInt(f.MemoryMB, 10), a("ansible_memtotal_mb")},
+	} {
+		if c[1] != c[2] {
+			t.Errorf("%s: %q, Ansible %q", c[0], c[1], c[2])
+		}
+	}
+	// Ansible's release is the codename where the distribution has one.
+	if f.OS.Codename != "" && f.OS.Codename != a("ansible_distribution_release") {
+		t.Errorf("os.codename %q, ansible_distribution_release %q", f.OS.Codename, a("ansible_distribution_release"))
+	}
+	// Ansible names an init it does not know by PID 1's name; runbook says unknown.
+	if sm := a("ansible_service_mgr"); f.InitSystem != sm && !(f.InitSystem == "unknown" && hasNote(f, "init_system:")) {
+		t.Errorf("init_system %q, ansible_service_mgr %q", f.InitSystem, sm)
+	}
+}
