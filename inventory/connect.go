@@ -122,6 +122,9 @@ func applyResolved(cfg *transport.SSHConfig, res *HostSSH) {
 	if res == nil || res.Local {
 		return
 	}
+	// Where ssh_config decides them, as ssh -G decides: with the
+	// inventory's user, a Match user block may name another HostName.
+	cfg.Address, cfg.User, cfg.Port = res.Address, res.User, res.Port
 	cfg.IdentityFiles = res.IdentityFiles
 	cfg.KnownHostsFiles = res.KnownHostsFiles
 	cfg.IdentitiesOnly = res.IdentitiesOnly

@@ -45,6 +45,8 @@ var sshCases = []sshCase{
 		files: map[string]string{"rel.conf": "Host ctl1\n  User relative\n"}, q: sshQuery{Host: "ctl1"}},
 	{name: "include inside host block", config: "Host ctl1\n  Include {{DIR}}/inner.conf\n  Port 2101\n",
 		files: map[string]string{"inner.conf": "User inner\n"}, q: sshQuery{Host: "ctl1"}},
+	{name: "include restores the including block", config: "Host ctl1\n  Include {{DIR}}/hosts.conf\n  Port 2102\n",
+		files: map[string]string{"hosts.conf": "Host other\n  User other\n"}, q: sshQuery{Host: "ctl1"}},
 	{name: "include in inactive block never matches", config: "Host other\n  Include {{DIR}}/inner.conf\nHost *\n  User outer\n",
 		files: map[string]string{"inner.conf": "Host *\n  User leaked\n"}, q: sshQuery{Host: "ctl1"}},
 	{name: "match host tests the HostName", config: "Host ctl1\n  HostName head.cluster.example\nMatch host head.cluster.example\n  User byhostname\n", q: sshQuery{Host: "ctl1"}},

@@ -81,13 +81,13 @@ func TestInventoryJSONAndExplain(t *testing.T) {
 	var doc struct {
 		SchemaVersion int `json:"schema_version"`
 		Hosts         []struct {
-			Name           string            `json:"name"`
-			Address        string            `json:"address"`
-			User           string            `json:"user"`
-			Port           int               `json:"port"`
-			IdentityFiles  []string          `json:"identity_files"`
-			IdentitiesOnly bool              `json:"identities_only"`
-			ProxyCommand   string            `json:"proxy_command"`
+			Name           string   `json:"name"`
+			Address        string   `json:"address"`
+			User           string   `json:"user"`
+			Port           int      `json:"port"`
+			IdentityFiles  []string `json:"identity_files"`
+			IdentitiesOnly bool     `json:"identities_only"`
+			ProxyCommand   string   `json:"proxy_command"`
 			Jump           []struct{ Name string }
 			KnownHosts     []string          `json:"known_hosts_files"`
 			Policy         string            `json:"host_key_policy"`
