@@ -114,6 +114,9 @@ type SSH struct {
 	cfg    SSHConfig
 	client *goph.Client
 	hops   []*ssh.Client
+	// proxy is the ProxyCommand under the first hop (or the host), for
+	// its stderr when the connection dies; closed with its client.
+	proxy *proxyConn
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -154,7 +157,10 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		return nil, err
 	}
 	for i, hop := range cfg.Jump {
-		c, err := dialOne(ctx, via, hop)
+		c, proxy, err := dialOne(ctx, via, hop)
+		if proxy != nil {
+			s.proxy = proxy
+		}
 		if err != nil {
 			var ce *ConnectError
 			if errors.As(err, &ce) {
@@ -165,7 +171,10 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		s.hops = append(s.hops, c)
 		via = c
 	}
-	c, err := dialOne(ctx, via, cfg)
+	c, proxy, err := dialOne(ctx, via, cfg)
+	if proxy != nil {
+		s.proxy = proxy
+	}
 	if err != nil {
 		var ce *ConnectError
 		var oce *ssh.OpenChannelError
@@ -187,6 +196,14 @@ func Dial(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		err := c.Wait()
 		if err == nil {
 			err = errors.New("server closed the connection")
+		}
+		select {
+		case <-s.closed:
+		default:
+			if s.proxy != nil {
+				// A proxy command that died says why on its stderr.
+				err = fmt.Errorf("%w; %s", err, s.proxy.failure(time.Second))
+			}
 		}
 		s.markDead(err)
 	}()

@@ -20,7 +20,10 @@ var netDialer = &net.Dialer{}
 // deadline closes the connection, which is the only way to interrupt a
 // handshake with a server that accepted the TCP connection and went
 // silent (and works on forwarded channels, which have no SetDeadline).
-func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, error) {
+//
+// proxy is the ProxyCommand carrying the connection, if any (it ends with
+// the client).
+func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (_ *ssh.Client, proxy *proxyConn, _ error) {
 	timeout := c.ConnectTimeout
 	if timeout <= 0 {
 		timeout = DefaultConnectTimeout
@@ -29,16 +32,16 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 		return &ConnectError{Dest: c.dest(), Kind: kind, Err: err}
 	}
 	if c.Address == "" {
-		return nil, fail(ErrConnect, errors.New("no address"))
+		return nil, nil, fail(ErrConnect, errors.New("no address"))
 	}
 	auth, err := buildAuth(c)
 	if err != nil {
-		return nil, fail(ErrAuth, err)
+		return nil, nil, fail(ErrAuth, err)
 	}
 	// The agent is only needed to sign during the handshake.
 	defer auth.close()
 	if len(auth.methods) == 0 {
-		return nil, fail(ErrAuth, &kindMsgError{ErrAuth, "no credentials to offer (" + auth.describe() + ")"})
+		return nil, nil, fail(ErrAuth, &kindMsgError{ErrAuth, "no credentials to offer (" + auth.describe() + ")"})
 	}
 	hk := &hostKeyChecker{files: c.KnownHostsFiles, policy: c.HostKeyPolicy, logf: c.Logf}
 	addr := c.addr()
@@ -53,15 +56,13 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var conn net.Conn
-	// proxy is set when a ProxyCommand carries the connection: only the
-	// first hop (or a host without Jump) has one, later hops are reached
-	// through the previous hop, as with OpenSSH's -J.
-	var proxy *proxyConn
+	// Only the first hop (or a host without Jump) uses its ProxyCommand;
+	// later hops are reached through the previous hop, as with OpenSSH's -J.
 	switch {
 	case via == nil && proxyCommandSet(c.ProxyCommand):
 		proxy, err = startProxyCommand(c.ProxyCommand, c.Address, c.port())
 		if err != nil {
-			return nil, fail(ErrConnect, err)
+			return nil, nil, fail(ErrConnect, err)
 		}
 		conn = proxy
 	case via == nil:
@@ -71,13 +72,13 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
+			return nil, nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w", ctx.Err()))
 		}
 		if dctx.Err() != nil {
-			return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v (TCP connect)", timeout))
+			return nil, nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v (TCP connect)", timeout))
 		}
 		kind, msg := classifyDialError(err)
-		return nil, fail(kind, fmt.Errorf("%s: %w", msg, err))
+		return nil, nil, fail(kind, fmt.Errorf("%s: %w", msg, err))
 	}
 
 	stop := context.AfterFunc(dctx, func() { conn.Close() })
@@ -93,12 +94,12 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 		}
 		conn.Close()
 		if ctx.Err() != nil {
-			return nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w%s", ctx.Err(), why))
+			return nil, nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w%s", ctx.Err(), why))
 		}
 		if proxy != nil {
-			return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: the SSH handshake through the ProxyCommand did not finish%s", timeout, why))
+			return nil, nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: the SSH handshake through the ProxyCommand did not finish%s", timeout, why))
 		}
-		return nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: TCP connected but the SSH handshake did not finish", timeout))
+		return nil, nil, fail(ErrConnectTimeout, fmt.Errorf("connect timed out after %v: TCP connected but the SSH handshake did not finish", timeout))
 	}
 	if err != nil {
 		// A proxy command that failed usually exits at once and says why
@@ -114,18 +115,18 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (*ssh.Client, er
 			if errors.As(r, &km) {
 				kind = km.kind
 			}
-			return nil, fail(kind, r)
+			return nil, nil, fail(kind, r)
 		}
 		if isAuthFailure(err) {
-			return nil, fail(ErrAuth, &kindMsgError{ErrAuth, fmt.Sprintf(
+			return nil, nil, fail(ErrAuth, &kindMsgError{ErrAuth, fmt.Sprintf(
 				"authentication failed for user %q (%s): %v", c.User, auth.describe(), err)})
 		}
 		if proxyWhy != "" {
-			return nil, fail(classifyProxyFailure(proxyWhy), fmt.Errorf("SSH handshake failed: %w; %s", err, proxyWhy))
+			return nil, nil, fail(classifyProxyFailure(proxyWhy), fmt.Errorf("SSH handshake failed: %w; %s", err, proxyWhy))
 		}
-		return nil, fail(ErrConnect, fmt.Errorf("SSH handshake failed: %w", err))
+		return nil, nil, fail(ErrConnect, fmt.Errorf("SSH handshake failed: %w", err))
 	}
-	return ssh.NewClient(sc, chans, reqs), nil
+	return ssh.NewClient(sc, chans, reqs), proxy, nil
 }
 
 func isAuthFailure(err error) bool {

@@ -240,3 +240,25 @@ func TestSSHProxyCommandFirstHop(t *testing.T) {
 	c.Close()
 	reaped(t, pid, 3*time.Second)
 }
+
+func TestSSHProxyCommandDiesMidCommand(t *testing.T) {
+	f := newFixture(t, serverOpts{})
+	pidFile := filepath.Join(f.dir, "proxy.pid")
+	f.cfg.ProxyCommand = helperCommand(t, "nc", fmt.Sprintf("127.0.0.1:%d", f.srv.port()), pidFile)
+	c := f.dial(t)
+	pid := readPidFile(t, pidFile)
+	time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(pid, syscall.SIGKILL) })
+	start := time.Now()
+	_, err := c.Run(t.Context(), Command{Line: "sleep 10"})
+	if !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("want ErrConnectionLost, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "killed by signal") || !strings.Contains(err.Error(), "ProxyCommand") {
+		t.Fatalf("the error should say the proxy command died: %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("took %v", time.Since(start))
+	}
+	c.Close()
+	reaped(t, pid, 3*time.Second)
+}
