@@ -56,6 +56,7 @@ step "fake" "restart" {
 step "fake" "probe" {
   id     = "probe-${var.prefix}"
   action = "read"
+  value  = trimspace(file("data.txt")) # the module's own directory
 }
 output "installed" {
   value = sort([for k, s in step.install : k if s.changed])
@@ -69,6 +70,8 @@ func TestModuleStepsOutputsAndHandlers(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"modules/nodeprep/main.hcl":      nodeprepModule,
 		"modules/nodeprep/variables.hcl": "# a second file of the same module\n",
+		"modules/nodeprep/data.txt":      "module data\n",
+		"data.txt":                       "runbook data\n",
 		"site.hcl": header + `
 module "prep" {
   source   = "./modules/nodeprep"
@@ -117,6 +120,9 @@ output "prep_probe" {
 	}
 	if o := run.Hosts[0].Outputs; len(o) != 1 || string(o[0].Value) != `"ok"` {
 		t.Errorf("runbook output from a module output: %+v", o)
+	}
+	if p := stepOf(t, run, "h1", "module.prep.step.probe"); p.Outputs == nil || !strings.Contains(string(p.Outputs.Value), `"given":"module data"`) {
+		t.Errorf("file() in a module reads the module's directory: %+v", p.Outputs)
 	}
 }
 

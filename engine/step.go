@@ -63,7 +63,7 @@ func (h *hostWalk) runStep(ctx context.Context, st *config.Step, rec *report.Ste
 		Transport: h.tr, Redactor: h.e.opts.Redactor, BecomeOn: r.common.Become, BecomeUser: r.common.BecomeUser, Deadline: deadline,
 		Planning:      h.mode == ModePlan,
 		OnProgress:    func(msg string) { h.emit(Event{Host: h.rec.Name, Step: rec, Kind: EventProgress, Message: msg}) },
-		Dir:           h.e.dir,
+		Dir:           h.e.sourceDir(st),
 		PendingWrites: h.pendingWrite,
 	}
 	defer func() {
@@ -356,6 +356,15 @@ func (r *stepRun) describe(p steps.Proposal) {
 // setResult makes the step's results visible to the steps that read them.
 func (r *stepRun) setResult(outputs map[string]cty.Value, changed bool, status string) {
 	r.e.setResult(r.scope, r.st, outputs, changed, status)
+}
+
+// sourceDir is where a step's relative source files are: the runbook's
+// directory, or the module's for a step of a module.
+func (e *Engine) sourceDir(st *config.Step) string {
+	if st.Module != nil {
+		return st.Module.Dir
+	}
+	return e.dir
 }
 
 func unknownSummary(refs []string) string {

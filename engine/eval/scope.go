@@ -115,6 +115,7 @@ type moduleScope struct {
 	vars   cty.Value
 	locals map[string]cty.Value
 	base   map[string]cty.Value
+	funcs  map[string]function.Function
 }
 
 // evalModule sets a module's variables from the call's inputs (evaluated
@@ -158,7 +159,7 @@ func (s *Scope) evalModule(call *config.ModuleCall) hcl.Diagnostics {
 	s.mods[call] = m
 	for _, v := range call.Variables {
 		for _, val := range v.Validations {
-			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": m.vars}, Functions: s.funcs}
+			ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": m.vars}, Functions: s.funcsOf(call)}
 			ok, d := val.Condition.Value(ctx)
 			if d.HasErrors() || !ok.IsKnown() || ok.IsNull() || ok.Type() != cty.Bool || ok.True() {
 				diags = append(diags, d...)
@@ -190,7 +191,7 @@ func (s *Scope) evalModule(call *config.ModuleCall) hcl.Diagnostics {
 // plainContext is var, local, host and runbook of a namespace (the
 // runbook's for nil): what locals, module inputs and for_each see.
 func (s *Scope) plainContext(call *config.ModuleCall) *hcl.EvalContext {
-	return &hcl.EvalContext{Variables: s.baseOf(call), Functions: s.funcs}
+	return &hcl.EvalContext{Variables: s.baseOf(call), Functions: s.funcsOf(call)}
 }
 
 // baseOf is var, local, host and runbook of a namespace, cached.
@@ -270,7 +271,24 @@ func (s *Scope) namespaceContext(call *config.ModuleCall, stepBases []string, mo
 		}
 		vars["module"] = cty.ObjectVal(mv)
 	}
-	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcsOf(call)}
+}
+
+// funcsOf are the functions of a namespace: file() and templatefile()
+// read relative to the module's own directory, as Terraform's
+// path.module does.
+func (s *Scope) funcsOf(call *config.ModuleCall) map[string]function.Function {
+	if call == nil {
+		return s.funcs
+	}
+	m := s.mods[call]
+	if m == nil {
+		return lang.Functions(call.Dir)
+	}
+	if m.funcs == nil {
+		m.funcs = lang.Functions(call.Dir)
+	}
+	return m.funcs
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {
