@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-hpc/runbook/engine"
 	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/planfile"
 	"github.com/runbook-hpc/runbook/engine/report"
 	"github.com/runbook-hpc/runbook/engine/transport"
 	"github.com/runbook-hpc/runbook/steps"
@@ -381,5 +382,39 @@ step "fake" "as_alice" {
 	// recorder fills the user in for any command that becomes.
 	if c := host.cmds[0]; c.BecomeUser != "" && !c.Become {
 		t.Errorf("user without become: %+v", c)
+	}
+}
+
+// A saved plan made when for_each had other keys is refused: the instance
+// that was added is not in the plan, the one removed is not in the apply.
+func TestSavedPlanRefusesChangedForEachKeys(t *testing.T) {
+	body := func(keys string) string {
+		return `
+variable "keys" {
+  type    = set(string)
+  default = ` + keys + `
+}
+step "fake" "qos" {
+  for_each = var.keys
+  id       = "qos-${each.key}"
+}
+`
+	}
+	planned := newEngine(t, body(`["a", "b"]`)).Plan(context.Background(), one(newScript()), engine.PlanOptions{})
+	saved := &planfile.File{Hosts: planfile.HostsOf(planned)}
+	s := newScript()
+	_, err := newEngine(t, body(`["a", "c"]`)).Apply(context.Background(), one(s), engine.ApplyOptions{Saved: saved})
+	stale := staleOf(t, err)
+	var drifts []string
+	for _, d := range stale.Drifts {
+		drifts = append(drifts, d.String())
+	}
+	if !strings.Contains(strings.Join(drifts, "\n"), `step qos["c"]: step is not in the saved plan`) {
+		t.Errorf("drifts: %q", drifts)
+	}
+	// The check before a saved plan's apply probes (read-only); nothing
+	// is applied.
+	if s.count("apply qos-a") != 0 || s.count("apply qos-c") != 0 {
+		t.Errorf("a refused apply ran %q", s.ran)
 	}
 }
