@@ -153,3 +153,41 @@ step "command" "restart" {
 		t.Errorf("a plain apply ran the handler again:\n%s\n%q", r, b)
 	}
 }
+
+// host.facts on the local host, gathered with one command, against what
+// this machine says by other routes.
+func TestHostFactsCLI(t *testing.T) {
+	rb := writeRunbook(t, `runbook "facts" {}
+step "check" "arch" {
+  command = "uname -m"
+  when    = host.facts.architecture != ""
+}
+output "family" {
+  value = host.facts.os.family
+}
+output "arch_matches" {
+  value = trimspace(step.arch.stdout) == host.facts.architecture
+}
+output "cpus" {
+  value = host.facts.cpus
+}
+`)
+	state := t.TempDir()
+	r := runCLI(t, "plan", rb, "--state-dir", state, "--json")
+	if r.code != exitOK {
+		t.Fatal(r)
+	}
+	rep := readReport(t, onlyRunDir(t, state))
+	got := map[string]string{}
+	for _, o := range rep.Hosts[0].Outputs {
+		got[o.Name] = string(o.Value)
+	}
+	osRelease, _ := os.ReadFile("/etc/os-release")
+	wantFamily := `""`
+	if strings.Contains(string(osRelease), "ID=debian") || strings.Contains(string(osRelease), "ID_LIKE=debian") {
+		wantFamily = `"Debian"`
+	}
+	if got["family"] != wantFamily || got["arch_matches"] != "true" || got["cpus"] == "" || got["cpus"] == "0" {
+		t.Errorf("facts outputs %q (family want %s)", got, wantFamily)
+	}
+}
