@@ -365,23 +365,32 @@ func (r *recordingHost) Run(ctx context.Context, cmd transport.Command) (transpo
 }
 
 func TestBecomeUser(t *testing.T) {
-	eng := newEngine(t, `
-step "fake" "as_alice" {
-  id          = "a"
+	eng := savedEngine(t, `
+step "check" "as_alice" {
+  argv        = ["id", "-un"]
   become_user = "alice"
 }
+step "check" "as_root" {
+  argv   = ["id", "-un"]
+  become = true
+}
 `)
-	host := &recordingHost{script: newScript().on("probe a", answer{exit: 0})}
+	host := &recordingHost{script: newScript()}
 	tg := one(host.script)
 	tg[0].Connect = func(context.Context) (transport.Transport, error) { return host, nil }
-	apply(t, eng, tg, engine.ApplyOptions{})
-	if len(host.cmds) != 1 {
+	run := apply(t, eng, tg, engine.ApplyOptions{})
+	if len(host.cmds) != 2 {
 		t.Fatalf("commands: %+v", host.cmds)
 	}
-	// The fake kind asks for no become itself: become_user implies it, the
-	// recorder fills the user in for any command that becomes.
-	if c := host.cmds[0]; c.BecomeUser != "" && !c.Become {
-		t.Errorf("user without become: %+v", c)
+	if c := host.cmds[0]; !c.Become || c.BecomeUser != "alice" {
+		t.Errorf("become_user: become %v user %q", c.Become, c.BecomeUser)
+	}
+	if c := host.cmds[1]; !c.Become || c.BecomeUser != "" {
+		t.Errorf("become alone: become %v user %q", c.Become, c.BecomeUser)
+	}
+	// The record shows the command as it ran: sudo -u alice.
+	if c := stepOf(t, run, "h1", "as_alice").Commands; len(c) != 1 || !strings.Contains(c[0].Command, "-u alice") {
+		t.Errorf("recorded command: %+v", c)
 	}
 }
 
