@@ -48,12 +48,14 @@ func (a *authSetup) close() {
 // publickey method: x/crypto tries each method name only once, so a second
 // PublicKeys method would never be used.
 //
-// The keys are offered in the order of IdentityFiles (each path once, each
-// key once: a server with a low MaxAuthTries must not be worn down by
-// duplicates), then the agent's other keys unless IdentitiesOnly. As in
-// OpenSSH, the agent signs for a listed identity it holds even with
-// IdentitiesOnly: a key file that is missing or encrypted but whose public
-// key (the file's own, or FILE.pub) is in the agent needs no passphrase.
+// Keys are offered in OpenSSH's order: the listed identities the agent
+// holds (in the agent's order, signed by the agent), then the agent's
+// other keys unless IdentitiesOnly, then the other identity files in the
+// order given. Each path is read once and each key offered once: a server
+// with a low MaxAuthTries must not be worn down by duplicates. As in
+// OpenSSH, the agent signs for a listed identity even with IdentitiesOnly:
+// a key file that is missing or encrypted but whose public key (the
+// file's own, or FILE.pub) is in the agent needs no passphrase.
 func buildAuth(cfg SSHConfig) (*authSetup, error) {
 	a := &authSetup{}
 	var agentSigners []ssh.Signer
@@ -71,15 +73,20 @@ func buildAuth(cfg SSHConfig) (*authSetup, error) {
 			agentSigners = as
 		}
 	}
-	var signers []ssh.Signer
-	var what []string
+	type identity struct {
+		name   string
+		signer ssh.Signer
+		used   bool
+	}
+	var files []*identity
+	var fileSigners []ssh.Signer
 	seenPath := map[string]bool{}
 	for _, path := range cfg.IdentityFiles {
 		if seenPath[filepath.Clean(path)] {
 			continue
 		}
 		seenPath[filepath.Clean(path)] = true
-		s, fromAgent, note, err := loadIdentity(path, cfg, agentSigners)
+		s, note, err := loadIdentity(path, cfg, agentSigners)
 		if err != nil {
 			return nil, err
 		}
@@ -87,24 +94,42 @@ func buildAuth(cfg SSHConfig) (*authSetup, error) {
 			a.notes = append(a.notes, note)
 			continue
 		}
-		if hasKey(signers, s.PublicKey()) {
+		if hasKey(fileSigners, s.PublicKey()) {
 			continue // the same key under another name
 		}
-		signers = append(signers, s)
-		if fromAgent {
-			path += " via ssh-agent"
-		}
-		what = append(what, path)
+		fileSigners = append(fileSigners, s)
+		files = append(files, &identity{name: path, signer: s})
 	}
-	agentKeys, withheld := 0, 0
-	for _, s := range agentSigners {
+
+	var signers, agentOthers []ssh.Signer
+	var what []string
+	withheld := 0
+	for _, as := range agentSigners {
+		listed := false
+		for _, id := range files {
+			if !id.used && bytes.Equal(id.signer.PublicKey().Marshal(), as.PublicKey().Marshal()) {
+				id.used, listed = true, true
+				signers = append(signers, as)
+				what = append(what, id.name+" via ssh-agent")
+				break
+			}
+		}
 		switch {
-		case hasKey(signers, s.PublicKey()):
+		case listed, hasKey(agentOthers, as.PublicKey()):
 		case cfg.IdentitiesOnly:
 			withheld++
 		default:
-			signers = append(signers, s)
-			agentKeys++
+			agentOthers = append(agentOthers, as)
+		}
+	}
+	if len(agentOthers) > 0 {
+		signers = append(signers, agentOthers...)
+		what = append(what, fmt.Sprintf("ssh-agent: %d key(s)", len(agentOthers)))
+	}
+	for _, id := range files {
+		if !id.used {
+			signers = append(signers, id.signer)
+			what = append(what, id.name)
 		}
 	}
 	if withheld > 0 {
@@ -112,9 +137,6 @@ func buildAuth(cfg SSHConfig) (*authSetup, error) {
 	}
 	if len(signers) > 0 {
 		a.methods = append(a.methods, ssh.PublicKeys(signers...))
-		if agentKeys > 0 {
-			what = append(what, fmt.Sprintf("ssh-agent: %d key(s)", agentKeys))
-		}
 		a.tried = append(a.tried, "publickey ("+strings.Join(what, ", ")+")")
 	}
 	if cfg.Password != "" {
@@ -157,57 +179,58 @@ func publicKeyFile(path string) ssh.PublicKey {
 	return k
 }
 
-// loadIdentity returns the signer for one IdentityFile: the agent's when
-// it holds that key (no passphrase to ask), else the parsed private key.
+// loadIdentity returns the signer for one IdentityFile: the parsed private
+// key, or the agent's when the file cannot sign (missing private key,
+// public key only, encrypted) and the agent holds that key.
 // A missing or unusable key is a note (OpenSSH also just skips it); a
 // wrong passphrase is an error, since the user asked for that key
 // explicitly.
-func loadIdentity(path string, cfg SSHConfig, agentSigners []ssh.Signer) (_ ssh.Signer, fromAgent bool, note string, _ error) {
+func loadIdentity(path string, cfg SSHConfig, agentSigners []ssh.Signer) (_ ssh.Signer, note string, _ error) {
 	pem, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if s := agentSigner(agentSigners, publicKeyFile(path+".pub")); s != nil {
-			return s, true, "", nil
+			return s, "", nil
 		}
-		return nil, false, path + " (missing)", nil
+		return nil, path + " (missing)", nil
 	}
 	if err != nil {
-		return nil, false, fmt.Sprintf("%s (%v)", path, err), nil
+		return nil, fmt.Sprintf("%s (%v)", path, err), nil
 	}
 	s, err := ssh.ParsePrivateKey(pem)
 	if err == nil {
-		return s, false, "", nil
+		return s, "", nil
 	}
 	if pub := publicKeyFile(path); pub != nil {
 		if s := agentSigner(agentSigners, pub); s != nil {
-			return s, true, "", nil
+			return s, "", nil
 		}
-		return nil, false, path + " (a public key, not in ssh-agent)", nil
+		return nil, path + " (a public key, not in ssh-agent)", nil
 	}
 	var missing *ssh.PassphraseMissingError
 	if !errors.As(err, &missing) {
-		return nil, false, fmt.Sprintf("%s (%v)", path, err), nil
+		return nil, fmt.Sprintf("%s (%v)", path, err), nil
 	}
 	pub := missing.PublicKey
 	if pub == nil {
 		pub = publicKeyFile(path + ".pub")
 	}
 	if s := agentSigner(agentSigners, pub); s != nil {
-		return s, true, "", nil
+		return s, "", nil
 	}
 	pass := []byte(cfg.Passphrase)
 	if len(pass) == 0 && cfg.PassphraseFunc != nil {
 		if pass, err = cfg.PassphraseFunc(path); err != nil {
-			return nil, false, "", fmt.Errorf("passphrase for %s: %w", path, err)
+			return nil, "", fmt.Errorf("passphrase for %s: %w", path, err)
 		}
 	}
 	if len(pass) == 0 {
-		return nil, false, path + " (encrypted, no passphrase given)", nil
+		return nil, path + " (encrypted, no passphrase given)", nil
 	}
 	s, err = ssh.ParsePrivateKeyWithPassphrase(pem, pass)
 	if err != nil {
-		return nil, false, "", &kindMsgError{ErrAuth, fmt.Sprintf("identity file %s: %v", path, err)}
+		return nil, "", &kindMsgError{ErrAuth, fmt.Sprintf("identity file %s: %v", path, err)}
 	}
-	return s, false, "", nil
+	return s, "", nil
 }
 
 // TerminalPassphrase returns a PassphraseFunc that asks on the terminal

@@ -238,11 +238,13 @@ func TestSSHIdentitiesOnly(t *testing.T) {
 	cfg.UseAgent = true
 	c, err := Dial(t.Context(), cfg)
 	if err != nil {
-		t.Fatalf("without IdentitiesOnly the agent's key is offered after the files: %v", err)
+		t.Fatalf("without IdentitiesOnly the agent's key is offered: %v", err)
 	}
 	c.Close()
-	if got, _ := p.offers(); len(got) != 2 || got[0] != listed.fp || got[1] != agentOnly.fp {
-		t.Fatalf("offered %v, want [%s %s]", got, listed.fp, agentOnly.fp)
+	// OpenSSH's order: the agent's keys before files it does not hold
+	// (the agent's key is accepted, so the file is never needed).
+	if got, _ := p.offers(); len(got) != 1 || got[0] != agentOnly.fp {
+		t.Fatalf("offered %v, want [%s]", got, agentOnly.fp)
 	}
 
 	p.reset()
@@ -313,4 +315,37 @@ func TestSSHAgentSignsForListedIdentity(t *testing.T) {
 			t.Fatalf("want ErrAuth naming the missing key, got %v", err)
 		}
 	})
+}
+
+// The order OpenSSH 9 offers (ssh -v "Will attempt key"): listed keys the
+// agent holds, in the agent's order; the agent's other keys; the other
+// files in the order given. ssh_auth_e2e_test.go checks this against the
+// real ssh and ssh-agent.
+func TestSSHKeyOrderFollowsOpenSSH(t *testing.T) {
+	dir := t.TempDir()
+	a := newTestKey(t, dir, "id_a", "")
+	b := newTestKey(t, dir, "id_b", "")
+	c := newTestKey(t, dir, "id_c", "")
+	e := newTestKey(t, dir, "id_e", "")
+	os.Remove(e.path)
+	startAgent(t, c.priv, e.priv, b.priv)
+	for _, tc := range []struct {
+		identitiesOnly bool
+		want           []string
+	}{
+		{false, []string{e.fp, b.fp, c.fp, a.fp}},
+		{true, []string{e.fp, b.fp, a.fp}},
+	} {
+		p := startAuthProbe(t, nil)
+		cfg := p.config(t, a.path, b.path, e.path)
+		cfg.UseAgent = true
+		cfg.IdentitiesOnly = tc.identitiesOnly
+		_, err := Dial(t.Context(), cfg)
+		if !errors.Is(err, ErrAuth) {
+			t.Fatalf("want ErrAuth, got %v", err)
+		}
+		if got, _ := p.offers(); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("IdentitiesOnly=%v: offered %v, want %v", tc.identitiesOnly, got, tc.want)
+		}
+	}
 }
