@@ -178,6 +178,19 @@ func TestTuningRefusesGPUMemoryLimit(t *testing.T) {
 // After Phase 2: the plan shows exactly the two fields and no job, apply
 // changes exactly those, and a second plan and apply find nothing to do.
 func TestTuningAfterPhase2(t *testing.T) {
+	file := filepath.Join(repoRoot, "runbooks", "tuning.hcl")
+	if out, err := exec.Command(runbookBin, "validate", file).CombinedOutput(); err != nil || strings.Contains(string(out), "Warning") {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(runbookBin, "fmt", "-check", "-diff", file).CombinedOutput(); err != nil {
+		t.Fatalf("fmt -check: %v\n%s", err, out)
+	}
+	for _, lang := range []string{"en", "ko"} {
+		cl, err := exec.Command(runbookBin, "checklist", file, "--lang", lang).Output()
+		if err != nil || strings.Count(string(cl), "- [ ] ") != 3 || strings.Contains(string(cl), "[x]") {
+			t.Fatalf("checklist --lang %s: %v, want 3 blank lines:\n%s", lang, err, cl)
+		}
+	}
 	testbed(t, "up")
 	testbed(t, "reset")
 	if r := apply(t, inventory, "--var", "account=hpc-users"); r.code != 0 {
