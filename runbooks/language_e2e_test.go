@@ -687,3 +687,39 @@ func TestLanguageBecomeUser(t *testing.T) {
 		t.Errorf("apply does not print the output ran_as = \"koopark\"")
 	}
 }
+
+// A failed run resumed twice: the first --resume runs the pending
+// handler; a second --resume of the same failed run must not restart the
+// daemon again (it ran; whether the engine refuses the second resume or
+// finds nothing pending is its choice). Today the handler runs again.
+func TestLanguageHandlerResumedTwiceRunsOnce(t *testing.T) {
+	testbed(t, "up")
+	d := langStartDaemon(t)
+	state := t.TempDir()
+	vars := []string{"--var", "dir=" + d.dir}
+	fail := filepath.Join(d.dir, "fail")
+	if err := os.WriteFile(fail, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := langRun(t, state, "apply", "handler.hcl", vars...)
+	if _, _, pending, _ := a.step(t, "restart"); a.code != 1 || !pending {
+		t.Fatalf("apply with the gate failing: exit %d, handler pending %v; want 1 and pending", a.code, pending)
+	}
+	if err := os.Remove(fail); err != nil {
+		t.Fatal(err)
+	}
+	if r := langRun(t, state, "apply", "handler.hcl", append(vars, "--resume", a.report.ID)...); r.code != 0 {
+		t.Fatalf("first --resume exited %d", r.code)
+	}
+	d.wantRestarts(t, "first --resume", 2, 1)
+	pid := d.pid(t)
+
+	r := langRun(t, state, "apply", "handler.hcl", append(vars, "--resume", a.report.ID)...)
+	if st, _, _, _ := r.step(t, "restart"); r.code == 0 && st != "skipped" {
+		t.Errorf("second --resume of run %s: handler %s, want it not run again (it ran in the first resume)", a.report.ID, st)
+	}
+	d.wantRestarts(t, "second --resume", 2, 1)
+	if d.pid(t) != pid {
+		t.Errorf("second --resume restarted the daemon again: pid %d → %d", pid, d.pid(t))
+	}
+}
