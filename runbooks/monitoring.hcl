@@ -285,7 +285,7 @@ step "check" "node_scraped" {
 step "check" "qos_metrics" {
   title = "Per-QoS metrics are in Prometheus"
   checklist = {
-    en = "per-QoS metrics are in Prometheus (`slurm_qos_priority` has a series per QoS)"
+    en = "per-QoS metrics are in Prometheus (`slurm_qos_priority`)"
     ko = "QoS별 지표가 Prometheus에 있음 (slurm_qos_priority)"
   }
   argv       = ["promtool", "query", "instant", local.prometheus_api, "slurm_qos_priority"]
