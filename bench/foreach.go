@@ -243,11 +243,12 @@ func (fr *foreachResults) markdown(m facts) string {
 		fmt.Fprintf(&b, "| **for_each ÷ %s** | | **%.2f** (fastest %.2f) | **%.2f** | %.2f | %.2f | |\n", base,
 			ratio(e.Wall, p.Wall), ratio(e.Min, p.Min), ratio(e.CPU, p.CPU), ratio(e.Server, p.Server), float64(e.MaxRSS)/float64(max(p.MaxRSS, 1)))
 	}
-	b.WriteString("\n`runbook validate` of each runbook (no hosts: reading, expanding and checking only), median (min–max), CPU median:")
+	var parts []string
 	for _, t := range foreachTools {
 		v := summarise(fr.Validate[t.name])
-		fmt.Fprintf(&b, " %s %s (%s–%s), CPU %s, %d runs;", t.name, ms(v.Wall), ms(v.Min), ms(v.Max), ms(v.CPU), v.N)
+		parts = append(parts, fmt.Sprintf("%s %s (%s–%s), CPU %s, %d runs", t.name, ms(v.Wall), ms(v.Min), ms(v.Max), ms(v.CPU), v.N))
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(&b, "\n`runbook validate` of each runbook (no hosts: reading, expanding and checking only), median (min–max), CPU median: %s.\n",
+		strings.Join(parts, "; "))
 	return b.String()
 }
