@@ -230,3 +230,58 @@ func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestSSHResolverDefaultConfigs: without -F, ssh reads ~/.ssh/config and
+// then /etc/ssh/ssh_config (Debian's includes /etc/ssh/ssh_config.d/);
+// the Go resolver reads the same files the same way. The machine's own
+// files are the input here and ssh -G is still the oracle.
+func TestSSHResolverDefaultConfigs(t *testing.T) {
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Fatalf("this test needs OpenSSH's ssh client: %v", err)
+	}
+	if _, err := os.Stat("/etc/ssh/ssh_config"); err != nil {
+		t.Fatalf("no /etc/ssh/ssh_config to read: %v", err)
+	}
+	local := realLocal(t)
+	for _, q := range []sshQuery{{Host: "ctl1"}, {Host: "node17.cluster.example", User: "admin", Port: 2222}} {
+		want, err := sshGResolver{bin: bin}.resolve(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, warns, err := (&goResolver{local: local}).resolve(q)
+		if err != nil {
+			t.Fatalf("%v (%v)", err, warns)
+		}
+		for _, key := range sshDumpKeys {
+			if !sameValues(got[key], want[key]) {
+				t.Errorf("%s: Go resolver %s = %q, ssh -G says %q", q.Host, key, got[key], want[key])
+			}
+		}
+	}
+}
+
+// TestGoResolverReadsSystemConfig: the system file is read after the
+// user's, its values filling only what the user's left unset, and a
+// relative Include in it is under /etc/ssh.
+func TestGoResolverReadsSystemConfig(t *testing.T) {
+	home := t.TempDir()
+	sys := filepath.Join(t.TempDir(), "ssh_config")
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte("Host ctl1\n  User fromuser\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sys, []byte("Host *\n  User fromsystem\n  Port 2299\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := &goResolver{systemConfig: sys, local: sshLocal{Home: home, LocalUser: "me"}}
+	d, origin, _, err := r.resolve(sshQuery{Host: "ctl1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.get("user") != "fromuser" || d.get("port") != "2299" || origin["port"] != "ssh_config "+sys+":3" {
+		t.Fatalf("user %q port %q (%v)", d.get("user"), d.get("port"), origin)
+	}
+}
