@@ -135,6 +135,9 @@ type runFinishedEvent struct {
 	Steps      map[string]int `json:"steps"`
 	DurationMS int64          `json:"duration_ms"`
 	RecordDir  string         `json:"record_dir"`
+	// Outputs are the runbook's output values per host (absent when the
+	// runbook has none).
+	Outputs map[string][]*report.OutputValue `json:"outputs,omitempty"`
 }
 
 // eventStream writes the events of one run; safe for concurrent use.
@@ -297,10 +300,19 @@ func (e *eventStream) runFinished(r *report.Run, dir string, exitCode int) {
 	if start.IsZero() {
 		start = e.started
 	}
+	var outputs map[string][]*report.OutputValue
+	for _, h := range r.Redacted().Hosts {
+		if len(h.Outputs) > 0 {
+			if outputs == nil {
+				outputs = map[string][]*report.OutputValue{}
+			}
+			outputs[h.Name] = h.Outputs
+		}
+	}
 	e.write(runFinishedEvent{
 		eventHeader: e.header(evRunFinished),
 		Result:      r.Result, ExitCode: exitCode, Ticked: ticked, Total: len(r.Checklist), Steps: counts,
-		DurationMS: max(end.Sub(start).Milliseconds(), 0), RecordDir: dir,
+		DurationMS: max(end.Sub(start).Milliseconds(), 0), RecordDir: dir, Outputs: outputs,
 	})
 }
 

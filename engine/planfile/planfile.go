@@ -95,6 +95,9 @@ type Host struct {
 	Transport string `json:"transport"`
 	Error     string `json:"error,omitempty"`
 	Steps     []Step `json:"steps"`
+	// Outputs are the runbook's output values on the host as the plan
+	// found them (for review; apply does not hold itself to them).
+	Outputs []*report.OutputValue `json:"outputs,omitempty"`
 }
 
 // Step is one step's planned action.
@@ -273,7 +276,7 @@ func Build(run *report.Run, runbookFile, inventoryFile string, vars map[string]c
 func HostsOf(run *report.Run) []Host {
 	var hosts []Host
 	for _, h := range run.Hosts {
-		hp := Host{Name: h.Name, Transport: h.Transport, Error: h.Error}
+		hp := Host{Name: h.Name, Transport: h.Transport, Error: h.Error, Outputs: h.Outputs}
 		for _, s := range h.Steps {
 			sp := Step{Name: s.Name, Kind: s.Kind, Title: s.Title, Status: s.Status, Action: s.Action,
 				Summary: s.Summary, Changes: s.Changes, Commands: s.Planned, Error: s.Error}
