@@ -29,12 +29,24 @@ const (
 // SSHConfig describes how to reach one host (or one jump hop).
 type SSHConfig struct {
 	// Name is the inventory name, used in messages ("via bastion").
-	Name    string
+	Name string
+	// Address is the host name or IP to reach (ssh_config's HostName);
+	// known_hosts is looked up under it and Port, also when a
+	// ProxyCommand carries the connection.
 	Address string
 	// Port defaults to 22.
-	Port            int
-	User            string
-	IdentityFiles   []string
+	Port int
+	User string
+	// IdentityFiles are private key files, in ssh_config's order (the
+	// resolver gives OpenSSH's default list when the config names none).
+	// A path or key listed twice is offered once. Keys are offered in
+	// OpenSSH's order: the listed keys the agent holds (in the agent's
+	// order), the agent's other keys (unless IdentitiesOnly), then the
+	// other files. A file may be a public key, or a private key whose
+	// FILE.pub the agent holds: the agent then signs for it.
+	IdentityFiles []string
+	// KnownHostsFiles are read together (@cert-authority and @revoked
+	// lines included); accept-new records into the first.
 	KnownHostsFiles []string
 	HostKeyPolicy   HostKeyPolicy
 	// Jump lists the hops to go through, first hop first. Each hop has its
@@ -52,8 +64,10 @@ type SSHConfig struct {
 	// first hop's is used: later hops are reached through the previous
 	// one). OpenSSH takes whichever of ProxyCommand and ProxyJump comes
 	// first in ssh_config; the resolver passes only that one, so setting
-	// both here is an error. "none" (any case) means no proxy command,
-	// as in ssh_config.
+	// both ProxyCommand and Jump on the host is an error. "none" (any
+	// case) means no proxy command, as in ssh_config. The command runs
+	// as OpenSSH runs it: /bin/sh -c "exec COMMAND", in our process group
+	// (an `ssh -W` inside can still ask for a passphrase on /dev/tty).
 	ProxyCommand string
 	// UseAgent offers the keys of the ssh-agent at SSH_AUTH_SOCK.
 	UseAgent bool
