@@ -572,10 +572,12 @@ func (s *resolveState) line(raw, file string, n int, userConf, neverMatch bool, 
 			set("hostname")
 		}
 	case "hostkeyalias":
-		if v, ok := one(); ok && *active && o.hostKeyAlias == "" {
-			o.hostKeyAlias = v
-			set("hostkeyalias")
+		if v, ok := one(); ok && *active && (o.hostKeyAlias == "" || s.r.scanAll) {
 			s.warn(file, n, "HostKeyAlias %s: runbook checks the host key under the host's own name, not the alias", v)
+			if o.hostKeyAlias == "" {
+				o.hostKeyAlias = v
+				set("hostkeyalias")
+			}
 		}
 	case "port":
 		if v, ok := one(); ok {
@@ -613,12 +615,14 @@ func (s *resolveState) line(raw, file string, n int, userConf, neverMatch bool, 
 				s.warn(file, n, "StrictHostKeyChecking %q: unsupported value", v)
 				break
 			}
+			// The scan warns at every such line; a resolution at the
+			// one that applies.
+			if *active && (o.strict == -1 || s.r.scanAll) && x == strictOff {
+				s.warn(file, n, "StrictHostKeyChecking %s: runbook reads it as accept-new (an unknown host key is recorded, a changed one is still refused); only --insecure-ignore-host-keys skips the check", v)
+			}
 			if *active && o.strict == -1 {
 				o.strict = x
 				set("stricthostkeychecking")
-				if x == strictOff {
-					s.warn(file, n, "StrictHostKeyChecking %s: runbook reads it as accept-new (an unknown host key is recorded, a changed one is still refused); only --insecure-ignore-host-keys skips the check", v)
-				}
 			}
 		}
 	case "userknownhostsfile", "globalknownhostsfile":
@@ -698,7 +702,7 @@ func (s *resolveState) line(raw, file string, n int, userConf, neverMatch bool, 
 		}
 	default:
 		if *active {
-			if msg, ok := notHonoured[kw]; ok && msg.appliesTo(args) {
+			if msg, ok := notHonoured[kw]; ok && msg.appliesTo(args) && (userConf || !msg.userOnly) {
 				s.warn(file, n, "%s %s: %s", keyword, strings.Join(args, " "), msg.why)
 			}
 		}
@@ -870,7 +874,12 @@ func (r *goResolver) exec(cmd string) bool {
 	if r.runExec != nil {
 		return r.runExec(cmd)
 	}
-	c := exec.Command("/bin/sh", "-c", cmd)
+	// readconf.c execute_in_shell: $SHELL, else /bin/sh.
+	shell := os.Getenv("SHELL")
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	c := exec.Command(shell, "-c", cmd)
 	c.Stdin, c.Stdout = nil, nil
 	return c.Run() == nil
 }

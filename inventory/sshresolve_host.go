@@ -87,7 +87,7 @@ func (h *Host) ResolveSSH(opts Options) *HostSSH {
 func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 	out := &HostSSH{
 		Name: h.Name, Address: h.Address, User: h.User, Port: h.Port,
-		IdentityFiles: h.IdentityFiles, KnownHostsFiles: h.KnownHosts,
+		IdentityFiles: append([]string{}, h.IdentityFiles...), KnownHostsFiles: append([]string{}, h.KnownHosts...),
 		HostKeyPolicy: policyName(h.HostKeyPolicy), Sources: map[string]string{},
 	}
 	for _, f := range []string{"address", "user", "port", "identity_files", "known_hosts_files", "host_key_policy"} {
@@ -147,7 +147,7 @@ func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 		out.Sources["identity_files"] = res.Sources["identity_files"]
 	case base.Sources["identity_files"] == "default" && slices.Equal(h.IdentityFiles, defaultIdentities(home)):
 		// OpenSSH's defaults in OpenSSH's order, those that exist.
-		out.IdentityFiles = nil
+		out.IdentityFiles = []string{}
 		for _, f := range res.IdentityFiles {
 			if _, err := os.Stat(f); err == nil {
 				out.IdentityFiles = append(out.IdentityFiles, f)
@@ -171,6 +171,12 @@ func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 	}
 	if len(res.GlobalKnownHostsFiles) > 0 {
 		out.Sources["known_hosts_files"] += " + global " + res.Sources["global_known_hosts_files"]
+	}
+	if out.IdentityFiles == nil {
+		out.IdentityFiles = []string{}
+	}
+	if out.KnownHostsFiles == nil {
+		out.KnownHostsFiles = []string{}
 	}
 	out.IdentitiesOnly = res.IdentitiesOnly
 	out.Sources["identities_only"] = res.Sources["identities_only"]

@@ -53,6 +53,9 @@ type notHonouredRule struct {
 	why string
 	// applies reports whether the value changes anything (nil: always).
 	applies func(args []string) bool
+	// userOnly: warned in the user's config, not the system's (RHEL's
+	// crypto policy sets the algorithm lists for every host there).
+	userOnly bool
 }
 
 func (r notHonouredRule) appliesTo(args []string) bool { return r.applies == nil || r.applies(args) }
@@ -96,12 +99,12 @@ var notHonoured = map[string]notHonouredRule{
 	"forwardagent":                {why: "runbook does not forward the agent: a step that needs it on the host will find no keys", applies: valueNot("no", "false")},
 	"pubkeyauthentication":        {why: "runbook offers public keys anyway", applies: valueIs("no", "false")},
 	"preferredauthentications":    {why: "runbook tries public keys, then a password (password_env), in its own order"},
-	"kexalgorithms":               {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists"},
-	"ciphers":                     {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists"},
-	"macs":                        {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists"},
-	"hostkeyalgorithms":           {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists"},
-	"pubkeyacceptedalgorithms":    {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists"},
-	"pubkeyacceptedkeytypes":      {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists"},
+	"kexalgorithms":               {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists", userOnly: true},
+	"ciphers":                     {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists", userOnly: true},
+	"macs":                        {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists", userOnly: true},
+	"hostkeyalgorithms":           {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists", userOnly: true},
+	"pubkeyacceptedalgorithms":    {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists", userOnly: true},
+	"pubkeyacceptedkeytypes":      {why: "runbook negotiates with golang.org/x/crypto/ssh's own algorithm lists", userOnly: true},
 	"connecttimeout":              {why: "runbook uses its own --connect-timeout", applies: valueNot("none")},
 	"revokedhostkeys":             {why: "runbook does not read a revoked-keys file (only @revoked lines in known_hosts)", applies: valueNot("none")},
 	"verifyhostkeydns":            {why: "runbook does not look host keys up in DNS (SSHFP)", applies: valueIs("yes", "true", "ask")},
