@@ -427,3 +427,35 @@ step "fake" "qos" {
 		t.Errorf("a refused apply ran %q", s.ran)
 	}
 }
+
+// An output that is not marked sensitive but carries a secret (in a
+// string, a list, a map key's value) is still redacted in the record.
+func TestOutputsRedacted(t *testing.T) {
+	cfg, diags := config.Parse([]byte(header+`
+variable "pw" {
+  sensitive = true
+}
+output "leaky" {
+  value = { line = "user:${var.pw}", list = ["a", var.pw] }
+}
+`), "walk.hcl", steps.Registry{"fake": fakeKind{}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	vars, diags := cfg.ResolveVariables([]config.VarSource{{Assign: "pw=Sup3r'Secr\"et"}}, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	eng, diags := engine.New(cfg, vars, engine.Options{Redactor: evidenceRedactor(`Sup3r'Secr"et`)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	run := eng.Plan(context.Background(), one(newScript()), engine.PlanOptions{})
+	b, err := json.Marshal(run.Redacted())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "Sup3r") || !strings.Contains(string(run.Hosts[0].Outputs[0].Value), "(sensitive)") {
+		t.Errorf("output not redacted: %s", run.Hosts[0].Outputs[0].Value)
+	}
+}
