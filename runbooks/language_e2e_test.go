@@ -625,28 +625,72 @@ func TestLanguageOutputsShowReads(t *testing.T) {
 }
 
 // The issue: outputs are "kept in report.json (and --json)". The plan
-// document of `plan --json` and the event stream of `apply --json` must
-// carry them too, else a read-only runbook driven by a script (--json)
-// has no answer.
+// document of `plan --json` (hosts[].outputs) and the run_finished event
+// of `apply --json` (outputs by host) carry them, with sacctmgr's list as
+// the value, else a read-only runbook driven by a script has no answer.
 func TestLanguageOutputsInJSON(t *testing.T) {
 	testbed(t, "up")
-	rows := langQoSRows(t)
+	var names []string
+	for _, r := range langQoSRows(t) {
+		names = append(names, r[0])
+	}
 	state := t.TempDir()
+	type output struct {
+		Name  string   `json:"name"`
+		Value []string `json:"value"`
+	}
+	wantOutput := func(what string, outs []output) {
+		t.Helper()
+		if len(outs) != 1 || outs[0].Name != "qos_names" || !slices.Equal(outs[0].Value, names) {
+			t.Errorf("%s: outputs %+v, want qos_names = %q", what, outs, names)
+		}
+	}
 
 	p := langRun(t, state, "plan", "outputs.hcl", "--json")
 	if p.code != 0 {
 		t.Fatalf("plan --json exited %d", p.code)
 	}
-	if !strings.Contains(p.stdout, `"qos_names"`) {
-		t.Errorf("plan --json has no output qos_names (stdout is the plan document):\n%.600s…", p.stdout)
+	var doc struct {
+		Hosts []struct {
+			Name    string   `json:"name"`
+			Outputs []output `json:"outputs"`
+		} `json:"hosts"`
 	}
+	if err := json.Unmarshal([]byte(p.stdout), &doc); err != nil || len(doc.Hosts) != 1 {
+		t.Fatalf("plan --json: %v, %d hosts", err, len(doc.Hosts))
+	}
+	wantOutput("plan --json", doc.Hosts[0].Outputs)
+
 	a := langRun(t, state, "apply", "outputs.hcl", "--json")
 	if a.code != 0 {
 		t.Fatalf("apply --json exited %d", a.code)
 	}
-	if !strings.Contains(a.stdout, `"qos_names"`) || !strings.Contains(a.stdout, `"`+rows[0][0]+`"`) {
-		t.Errorf("the apply --json event stream has no output qos_names:\n%s", a.stdout)
+	found := false
+	for _, l := range strings.Split(strings.TrimSpace(a.stdout), "\n") {
+		var ev struct {
+			Type    string              `json:"type"`
+			Outputs map[string][]output `json:"outputs"`
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("event %q: %v", l, err)
+		}
+		if ev.Type == "run_finished" {
+			found = true
+			wantOutput("apply --json run_finished", ev.Outputs["ctl1"])
+		}
 	}
+	if !found {
+		t.Errorf("apply --json has no run_finished event")
+	}
+	var fromReport []output
+	for _, o := range a.report.Hosts[0].Outputs {
+		var v []string
+		if err := json.Unmarshal(o.Value, &v); err != nil {
+			t.Errorf("report.json output %s: %v", o.Name, err)
+		}
+		fromReport = append(fromReport, output{Name: o.Name, Value: v})
+	}
+	wantOutput("apply report.json", fromReport)
 }
 
 // ------------------------------------------------------------ become_user
