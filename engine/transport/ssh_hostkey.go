@@ -188,6 +188,22 @@ func (h *hostKeyChecker) load() (*knownhosts.HostKeyDB, error) {
 // says which file:line holds the other key. record is the key accept-new
 // should write: the plain key of a certificate no known CA signed.
 func (h *hostKeyChecker) lookup(hostname string, remote net.Addr, key ssh.PublicKey) (unknown bool, record ssh.PublicKey, err error) {
+	unknown, record, err = h.lookupAt(hostname, remote, key)
+	if !unknown {
+		return unknown, record, err
+	}
+	// OpenSSH, for a host new on a non-standard port, is content with
+	// the key recorded for the bare host name ("checking without port
+	// identifier"); any other answer there leaves the host unknown.
+	if host, port, splitErr := net.SplitHostPort(hostname); splitErr == nil && port != "22" {
+		if u, _, e := h.lookupAt(net.JoinHostPort(host, "22"), remote, key); !u && e == nil {
+			return false, record, nil
+		}
+	}
+	return unknown, record, err
+}
+
+func (h *hostKeyChecker) lookupAt(hostname string, remote net.Addr, key ssh.PublicKey) (unknown bool, record ssh.PublicKey, err error) {
 	db, err := h.load()
 	if err != nil {
 		return false, key, fmt.Errorf("reading known_hosts: %w", err)
