@@ -153,20 +153,35 @@ type constKind struct {
 
 // constantBody reports whether st's kind attributes evaluate to the same
 // value in any context: they read no variable and call no function (a
-// function may read a file). Only native syntax bodies are inspected; the
-// whole body is, common attributes too, which errs on the safe side.
+// function may read a file). each.* counts as constant: an instance's
+// each is fixed, and the cache is per instance. The common attributes
+// (when, for_each, notify, …) are not the kind's and are left out. Only
+// native syntax bodies are inspected.
 func constantBody(st *config.Step) bool {
 	body, ok := st.Body.(*hclsyntax.Body)
 	if !ok {
 		return false
 	}
 	constant := true
-	_ = hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
-		switch n.(type) {
-		case *hclsyntax.FunctionCallExpr, *hclsyntax.ScopeTraversalExpr:
+	visit := func(n hclsyntax.Node) hcl.Diagnostics {
+		switch n := n.(type) {
+		case *hclsyntax.FunctionCallExpr:
 			constant = false
+		case *hclsyntax.ScopeTraversalExpr:
+			if n.Traversal.RootName() != "each" {
+				constant = false
+			}
 		}
 		return nil
-	})
+	}
+	for name, attr := range body.Attributes {
+		if slices.Contains(config.CommonAttributes, name) {
+			continue
+		}
+		_ = hclsyntax.VisitAll(attr.Expr, visit)
+	}
+	for _, b := range body.Blocks {
+		_ = hclsyntax.VisitAll(b.Body, visit)
+	}
 	return constant
 }
