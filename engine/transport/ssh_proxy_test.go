@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -261,4 +262,33 @@ func TestSSHProxyCommandDiesMidCommand(t *testing.T) {
 	}
 	c.Close()
 	reaped(t, pid, 3*time.Second)
+}
+
+func TestSSHProxyCommandCloseLeavesNoGoroutines(t *testing.T) {
+	f := newFixture(t, serverOpts{})
+	f.cfg.KeepAlive = 50 * time.Millisecond
+	f.cfg.ProxyCommand = helperCommand(t, "nc", fmt.Sprintf("127.0.0.1:%d", f.srv.port()), filepath.Join(f.dir, "pid"))
+	// Warm up lazily started runtime goroutines before the baseline.
+	c := f.dial(t)
+	c.Close()
+	time.Sleep(100 * time.Millisecond)
+	base := runtime.NumGoroutine()
+
+	c = f.dial(t)
+	if _, err := c.Run(t.Context(), Command{Line: "echo x"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // let a keepalive round happen
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
