@@ -290,20 +290,27 @@ func (r *SSHResolution) HostKeyPolicy() transport.HostKeyPolicy {
 // as the inventory builder reads them: OpenSSH's defaults are left unset
 // so the builder's own apply.
 func (c *sshConfig) lookup(alias string, opts Options) sshSettings {
+	return c.lookupFor(alias, "", 0)
+}
+
+// lookupFor is lookup with the inventory's user and port given to ssh as
+// -l and -p: %r and %p in IdentityFile and UserKnownHostsFile, and Match
+// user blocks, then see the user and port the host is reached with.
+func (c *sshConfig) lookupFor(alias, user string, port int) sshSettings {
 	var s sshSettings
 	if c == nil {
 		return s
 	}
-	res, err := c.resolveGo(sshQuery{Host: alias})
+	res, err := c.resolveGo(sshQuery{Host: alias, User: user, Port: port})
 	if err != nil || res == nil {
 		return s
 	}
 	s.res = res
 	s.hostName = res.Address
-	if res.Sources["port"] != "default" {
+	if src := res.Sources["port"]; src != "default" && src != "inventory" {
 		s.port = res.Port
 	}
-	if res.Sources["user"] != "default" {
+	if src := res.Sources["user"]; src != "default" && src != "inventory" {
 		s.user = res.User
 	}
 	if res.Sources["identity_files"] != "default" {

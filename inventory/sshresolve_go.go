@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // goResolver resolves a host as OpenSSH 9.2's ssh does (ssh.c main and
@@ -34,6 +35,28 @@ type goResolver struct {
 	// scanAll reads every block as active and runs no Match exec: a
 	// pass over the whole config for the warnings of every line.
 	scanAll bool
+	// files caches each config file's lines: an inventory of thousands
+	// of hosts reads them once (path -> fileLines).
+	files sync.Map
+}
+
+type fileLines struct {
+	lines []string
+	err   error
+}
+
+func (r *goResolver) readLines(path string) ([]string, error) {
+	if v, ok := r.files.Load(path); ok {
+		f := v.(fileLines)
+		return f.lines, f.err
+	}
+	src, err := os.ReadFile(path)
+	f := fileLines{err: err}
+	if err == nil {
+		f.lines = strings.Split(string(src), "\n")
+	}
+	r.files.Store(path, f)
+	return f.lines, f.err
 }
 
 // sshWarning is a construct runbook cannot honour, or a line ssh itself
@@ -373,7 +396,7 @@ func (s *resolveState) readFile(path string, userConf, neverMatch bool, active *
 	if depth > 16 {
 		return false, fmt.Errorf("%s: too many recursive configuration includes", path)
 	}
-	src, err := os.ReadFile(path)
+	lines, err := s.r.readLines(path)
 	if err != nil {
 		if errorsIsNotExist(err) {
 			return false, nil
@@ -385,7 +408,7 @@ func (s *resolveState) readFile(path string, userConf, neverMatch bool, active *
 		a := true
 		active = &a
 	}
-	for i, line := range strings.Split(string(src), "\n") {
+	for i, line := range lines {
 		if err := s.line(line, path, i+1, userConf, neverMatch, active, depth); err != nil {
 			return true, err
 		}

@@ -119,9 +119,15 @@ func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 		out.Warnings = append(out.Warnings, err.Error())
 		return out
 	}
+	// goQ is the builder's reading with the inventory's user and port
+	// (as lookupFor gives it): a value equal to base or goQ is ssh_config's.
+	goQ, err := c.resolveGo(q)
+	if err != nil {
+		goQ = base
+	}
 	out.Resolver = res.Resolver
 	out.Warnings = append(out.Warnings, res.Warnings...)
-	if h.Address == base.Address {
+	if h.Address == base.Address || h.Address == goQ.Address {
 		out.Address = res.Address
 		out.Sources["address"] = res.Sources["address"]
 	}
@@ -134,14 +140,11 @@ func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 		out.Sources["port"] = res.Sources["port"]
 	}
 	if res.Resolver == "ssh -G" {
-		goRes, err := c.resolveGo(q)
-		if err == nil {
-			out.Warnings = append(out.Warnings, differences(goRes, res)...)
-		}
+		out.Warnings = append(out.Warnings, differences(goQ, res)...)
 	}
 	home := c.goRes.local.Home
 	switch {
-	case len(h.IdentityFiles) > 0 && slices.Equal(h.IdentityFiles, base.IdentityFiles):
+	case len(h.IdentityFiles) > 0 && (slices.Equal(h.IdentityFiles, base.IdentityFiles) || slices.Equal(h.IdentityFiles, goQ.IdentityFiles)):
 		// From ssh_config: expanded again with the final user and port.
 		out.IdentityFiles = res.IdentityFiles
 		out.Sources["identity_files"] = res.Sources["identity_files"]
@@ -156,7 +159,7 @@ func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 		out.Sources["identity_files"] = "default"
 	}
 	switch {
-	case len(h.KnownHosts) > 0 && slices.Equal(h.KnownHosts, base.KnownHostsFiles):
+	case len(h.KnownHosts) > 0 && (slices.Equal(h.KnownHosts, base.KnownHostsFiles) || slices.Equal(h.KnownHosts, goQ.KnownHostsFiles)):
 		out.KnownHostsFiles = res.KnownHostsFiles
 		out.Sources["known_hosts_files"] = res.Sources["known_hosts_files"]
 	case base.Sources["known_hosts_files"] == "default" && slices.Equal(h.KnownHosts, []string{filepath.Join(home, ".ssh", "known_hosts")}):
