@@ -268,6 +268,7 @@ func (e *Engine) Apply(ctx context.Context, targets []Target, opts ApplyOptions)
 			return refused(err)
 		}
 		w.resume = carried
+		run.ResumeOf = opts.Resume.ID
 	}
 	if opts.Saved != nil {
 		expected, err := e.checkSaved(ctx, targets, opts, run)

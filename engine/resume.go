@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -25,12 +26,33 @@ import (
 // LoadRun reads the run a --resume names (a run id or id prefix under
 // root, or a run directory), through report.Load: a record from a newer
 // schema is refused.
+//
+// A run that a later apply already resumed is refused (ErrInvalidResume,
+// naming that apply): resuming it again would repeat what the resume
+// already did from its evidence, such as a pending handler's restart.
 func LoadRun(root, ref string) (*report.Run, error) {
 	dir, err := report.Resolve(root, ref)
 	if err != nil {
 		return nil, err
 	}
-	return report.Load(dir)
+	prev, err := report.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := report.List(root)
+	if err != nil {
+		return nil, err
+	}
+	id := filepath.Base(dir)
+	if prev.ID != "" {
+		id = prev.ID
+	}
+	for _, r := range runs {
+		if r.Run != nil && r.Run.ResumeOf == id {
+			return nil, fmt.Errorf("%w %s: run %s already resumed it (result: %s); resume that run instead, or apply without --resume", ErrInvalidResume, id, r.ID, r.Run.Result)
+		}
+	}
+	return prev, nil
 }
 
 // bindInputs records what an apply is made from as a saved plan records

@@ -191,3 +191,41 @@ output "cpus" {
 		t.Errorf("facts outputs %q (family want %s)", got, wantFamily)
 	}
 }
+
+// A run that was resumed once cannot be resumed again: its resume already
+// ran the pending handler, and a second one would restart it again.
+func TestResumeTwiceRefused(t *testing.T) {
+	dir := t.TempDir()
+	conf, fixed, restarts := filepath.Join(dir, "conf"), filepath.Join(dir, "fixed"), filepath.Join(dir, "restarts")
+	rb := writeRunbook(t, `runbook "resume-twice-`+filepath.Base(dir)+`" {}
+step "command" "conf" {
+  command = "echo v1 > `+conf+`"
+  creates = "`+conf+`"
+  notify  = [step.restart]
+}
+step "check" "broken" {
+  command = "test -e `+fixed+`"
+}
+step "command" "restart" {
+  command = "echo restart >> `+restarts+`"
+}
+`)
+	state := t.TempDir()
+	if r := runCLI(t, "apply", rb, "--state-dir", state, "--auto-approve"); r.code != exitFailed {
+		t.Fatal(r)
+	}
+	first := filepath.Base(onlyRunDir(t, state))
+	if err := os.WriteFile(fixed, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "apply", rb, "--state-dir", state, "--auto-approve", "--resume", first); r.code != exitOK {
+		t.Fatal(r)
+	}
+	r := runCLI(t, "apply", rb, "--state-dir", state, "--auto-approve", "--resume", first)
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "already resumed it") {
+		t.Errorf("second resume of the same run:\n%s", r)
+	}
+	if b, _ := os.ReadFile(restarts); string(b) != "restart\n" {
+		t.Errorf("the handler ran %d times", strings.Count(string(b), "restart"))
+	}
+}

@@ -37,6 +37,9 @@ type Run struct {
 	// same variable values.
 	RunbookSHA256   string                    `json:"runbook_sha256,omitempty"`
 	VariableDigests map[string]VariableDigest `json:"variable_digests,omitempty"`
+	// ResumeOf is the run this apply resumed (--resume); a run resumed
+	// once is not resumed again (its later resume is the one to resume).
+	ResumeOf string `json:"resume_of,omitempty"`
 	Hosts           []*Host                   `json:"hosts"`
 	Checklist       []ChecklistItem           `json:"checklist"`
 
