@@ -315,9 +315,13 @@ func (s *serviceStep) decide(st *svcState) (*svcPlan, []Change, error) {
 			changes = append(changes, Change{Field: "state", Current: "running", Desired: "stopped"})
 		}
 	case "restarted":
-		// Restart always acts; a stopped service is started by it.
+		// Restart always acts; a stopped service is started, with start:
+		// an init script's restart may skip what only its start does
+		// (Debian's init-d-script creates the pid file's directory in
+		// do_start_prepare, which restart does not call).
 		pp.verb = "restart"
 		if !st.running {
+			pp.verb = "start"
 			changes = append(changes, Change{Field: "state", Current: "stopped", Desired: "running"})
 		}
 	case "reloaded":

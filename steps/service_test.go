@@ -227,10 +227,44 @@ func TestServiceRestartAlwaysActsAndChangesPid(t *testing.T) {
 	}
 	// A stopped service is started by a restart, and the plan says so.
 	h.running, h.pid = false, 0
-	p, out, _, err := pkgRun(t, st, h, true, true)
-	if err != nil || p.Summary != "restart cron (stopped, so restart starts it)" ||
-		!reflect.DeepEqual(p.Changes, []steps.Change{{Field: "state", Current: "stopped", Desired: "running"}}) || !h.running || out.Summary != "restarted cron (pid 3718)" {
+	p, out, rec, err := pkgRun(t, st, h, true, true)
+	if err != nil || p.Summary != "start cron (stopped, so restart starts it)" ||
+		!reflect.DeepEqual(p.Changes, []steps.Change{{Field: "state", Current: "stopped", Desired: "running"}}) || !h.running || out.Summary != "started cron (pid 3718)" {
 		t.Errorf("restart of a stopped service: %v %q %v %q", err, p.Summary, p.Changes, out.Summary)
+	}
+	if lines := commandLines(rec); !reflect.DeepEqual(p.Commands, []string{"sudo service cron start"}) || len(lines) != 3 || lines[1] != "sudo service cron start" {
+		t.Errorf("restart of a stopped service planned %q, ran %q", p.Commands, lines)
+	}
+}
+
+// restarted on a stopped service runs the init system's start, not its
+// restart, with and without systemd: Debian's init-d-script makes the pid
+// file's directory in start only, so `service prometheus-node-exporter
+// restart` of a stopped daemon failed ("unable to open pidfile", issue 18).
+func TestServiceRestartOfStoppedServiceStarts(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		h               *fakeInit
+		cmd, runningCmd string
+	}{
+		{"sysv", newSysv(), "sudo service cron start", "sudo service cron restart"},
+		{"systemd", &fakeInit{systemd: true, nextPid: 900, unitFileState: "enabled"}, "sudo systemctl start cron.service", "sudo systemctl restart cron.service"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := mustDecode(t, "service", "name = \"cron\"\nstate = \"restarted\"")
+			p, _, rec, err := pkgRun(t, st, tt.h, true, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Action != steps.Run || !reflect.DeepEqual(p.Commands, []string{tt.cmd}) || len(rec.Commands()) != 1 {
+				t.Errorf("plan %v %q, ran %q", p.Action, p.Commands, commandLines(rec))
+			}
+			// Once it runs, restarted restarts.
+			tt.h.running, tt.h.pid = true, 800
+			if p, _, _, err := pkgRun(t, st, tt.h, true, false); err != nil || !reflect.DeepEqual(p.Commands, []string{tt.runningCmd}) {
+				t.Errorf("running: %v %q", err, p.Commands)
+			}
+		})
 	}
 }
 
