@@ -165,11 +165,11 @@ func (s *serviceStep) probeLine() string {
 	b.WriteString("elif [ ! -f " + script + " ]; then echo \"@@missing 0 $(id -u)\"; else ")
 	b.WriteString("if command -v service >/dev/null 2>&1; then service " + n + " status 2>&1; else " + script + " status 2>&1; fi; ")
 	b.WriteString("echo \"@@sysv $? $(id -u) $(command -v service || echo -) $(command -v update-rc.d || command -v chkconfig || echo -)\"; ")
-	// The daemon's pid: the script's literal PIDFILE=, the usual pid
-	// files, or pidof its literal DAEMON=. Only a live process counts.
-	b.WriteString("f=$(sed -n 's/^[[:space:]]*PIDFILE=//p' " + script + " | head -n 1 | tr -d \"\\\"'\"); case \"$f\" in *'$'*) f=;; esac; ")
-	b.WriteString("p=; for x in $f /run/" + n + ".pid /var/run/" + n + ".pid /run/" + n + "/" + n + ".pid; do if [ -r \"$x\" ]; then read -r p <\"$x\"; break; fi; done; ")
-	b.WriteString("d=$(sed -n 's/^[[:space:]]*DAEMON=//p' " + script + " | head -n 1 | tr -d \"\\\"'\"); case \"$d\" in /*'$'*|'') ;; /*) [ -n \"$p\" ] || p=$(pidof -s \"$d\");; esac; ")
+	// The daemon's pid: the script's PIDFILE=, the usual pid files, or
+	// pidof its DAEMON=. Only a live process counts.
+	b.WriteString(svcScriptVarsLine(script))
+	b.WriteString("p=; for x in \"$f\" /run/" + n + ".pid /var/run/" + n + ".pid /run/" + n + "/" + n + ".pid; do if [ -n \"$x\" ] && [ -r \"$x\" ]; then read -r p <\"$x\"; break; fi; done; ")
+	b.WriteString("case \"$d\" in /*) [ -n \"$p\" ] || p=$(pidof -s \"$d\");; esac; ")
 	b.WriteString("case \"$p\" in ''|*[!0-9]*) p=0;; esac; [ -d /proc/$p ] || p=0; echo \"@@pid $p\"; ")
 	b.WriteString("S=0; K=0; for l in /etc/rc[2345].d/S[0-9][0-9]" + n + "; do [ -e \"$l\" ] && S=$((S+1)); done; ")
 	b.WriteString("for l in /etc/rc[2345].d/K[0-9][0-9]" + n + "; do [ -e \"$l\" ] && K=$((K+1)); done; echo \"@@links $S $K\"; fi")
@@ -543,3 +543,78 @@ func svcOutputs(st *svcState) map[string]cty.Value {
 		"init":    cty.StringVal(st.init),
 	}
 }
+
+// svcScriptVarsLine sets the shell variables f and d of the probe to the
+// init script's PIDFILE= and DAEMON=, or ""
+// when the text alone does not say. Debian's scripts build both from
+// other variables (NAME=prometheus-node-exporter, then
+// PIDFILE=/run/prometheus/$NAME.pid), so $VAR and ${VAR} are expanded
+// from the plain assignments above the line. awk reads the script as
+// text: nothing of it runs, and a value only a shell could work out
+// (command substitution, ${VAR:-…}, backslashes, a variable from
+// /etc/default or not yet assigned) reads as unknown.
+func svcScriptVarsLine(script string) string {
+	return "svcvar() { awk -v want=\"$1\" " + transport.ShellQuote(svcScriptVarsAwk) + " " + script + " 2>/dev/null; }; " +
+		"f=$(svcvar PIDFILE); d=$(svcvar DAEMON); "
+}
+
+// svcScriptVarsAwk prints the value of want, or nothing when it is not
+// known: its last assignment at the start of a line (the script's top
+// level, where the shell's last one wins), else its first indented one
+// (inside a function or an if, as the probe read PIDFILE= before). POSIX
+// awk only (mawk, busybox, gawk).
+// unk marks an unknown value; vars holds the known ones so far, and an
+// assignment whose value is unknown drops its variable, so a later use
+// is unknown too rather than stale.
+const svcScriptVarsAwk = `BEGIN { unk = "\001"; sq = sprintf("%c", 39); dq = "\""; bq = sprintf("%c", 96) }
+function expand(v,   out, i, name) {
+	out = ""
+	while ((i = index(v, "$")) > 0) {
+		out = out substr(v, 1, i - 1)
+		v = substr(v, i + 1)
+		if (match(v, /^\{[A-Za-z_][A-Za-z0-9_]*\}/)) name = substr(v, 2, RLENGTH - 2)
+		else if (match(v, /^[A-Za-z_][A-Za-z0-9_]*/)) name = substr(v, 1, RLENGTH)
+		else return unk
+		if (!(name in vars)) return unk
+		out = out vars[name]
+		v = substr(v, RLENGTH + 1)
+	}
+	return out v
+}
+function value(r,   c, i, inner, tail) {
+	c = substr(r, 1, 1)
+	if (c == dq || c == sq) {
+		i = index(substr(r, 2), c)
+		if (i == 0) return unk
+		inner = substr(r, 2, i - 1)
+		tail = substr(r, i + 2)
+		if (c == dq && (index(inner, bq) || index(inner, "\\"))) return unk
+	} else {
+		match(r, /^[^ \t;]*/)
+		inner = substr(r, 1, RLENGTH)
+		tail = substr(r, RLENGTH + 1)
+		if (inner !~ /^[-A-Za-z0-9_.\/:@%+,=#{}$]*$/) return unk
+	}
+	if (tail !~ /^[ \t]*(;.*)?$/ && tail !~ /^[ \t]+#/) return unk
+	if (c == sq) return inner
+	return expand(inner)
+}
+{
+	line = $0
+	indented = sub(/^[ \t]+/, "", line)
+	sub(/^export[ \t]+/, "", line)
+	if (!match(line, /^[A-Za-z_][A-Za-z0-9_]*=/)) next
+	name = substr(line, 1, RLENGTH - 1)
+	v = value(substr(line, RLENGTH + 1))
+	if (v == unk) delete vars[name]
+	else vars[name] = v
+	if (name != want) next
+	if (!indented) { top = v; seentop = 1 }
+	else if (!seenind) { ind = v; seenind = 1 }
+}
+END {
+	if (seentop) v = top
+	else if (seenind) v = ind
+	else exit
+	if (v != unk) print v
+}`

@@ -6,7 +6,10 @@ package steps
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +130,156 @@ func TestServiceRestartSamePidFails(t *testing.T) {
 	}
 	if !strings.HasPrefix(ex.notes[len(ex.notes)-1], "cron: running (pid 3716), enabled at boot → running (pid 3716)") {
 		t.Errorf("notes %q", ex.notes)
+	}
+}
+
+// awks are the awk implementations on this machine, each behind a
+// directory holding only an `awk` for PATH: the probe must read init
+// scripts alike with Debian's mawk, busybox's and gawk.
+func awks(t *testing.T) map[string]string {
+	t.Helper()
+	dirs := map[string]string{}
+	for _, impl := range [][]string{{"gawk"}, {"mawk"}, {"original-awk"}, {"busybox", "awk"}} {
+		path, err := exec.LookPath(impl[0])
+		if err != nil {
+			continue
+		}
+		if len(impl) == 2 {
+			if out, err := exec.Command(path, "awk", "BEGIN { print 1 }").Output(); err != nil || string(out) != "1\n" {
+				continue
+			}
+		}
+		dir := t.TempDir()
+		wrapper := "#!/bin/sh\nexec " + path + " " + strings.Join(impl[1:], " ") + " \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(dir, "awk"), []byte(wrapper), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dirs[strings.Join(impl, " ")] = dir
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no awk on this machine")
+	}
+	return dirs
+}
+
+// scriptVars runs the probe's svcScriptVarsLine on script with only the
+// given directory on PATH and returns $f (PIDFILE) and $d (DAEMON).
+func scriptVars(t *testing.T, pathDir, script string) (pidfile, daemon string) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", svcScriptVarsLine(transport.ShellQuote(script))+`printf '%s\n%s\n' "$f" "$d"`)
+	cmd.Env = []string{"PATH=" + pathDir, "LC_ALL=C"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	if len(lines) != 3 || lines[2] != "" {
+		t.Fatalf("printed %q", out)
+	}
+	return lines[0], lines[1]
+}
+
+// shellVars is the oracle for a script the awk reading must understand:
+// /bin/sh itself sources it (the test's scripts only assign) and prints
+// PIDFILE and DAEMON.
+func shellVars(t *testing.T, script string) (pidfile, daemon string) {
+	t.Helper()
+	out, err := exec.Command("/bin/sh", "-c", `. "$1"; printf '%s\n%s\n' "$PIDFILE" "$DAEMON"`, "sh", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(out), "\n")
+	return lines[0], lines[1]
+}
+
+// Debian's /etc/init.d/prometheus-node-exporter (1.5.0-1+b6, in
+// testdata) names its pid file and daemon through $NAME; the probe reads
+// them as the shell would, which is what dash says of the script's
+// assignment lines (the script itself cannot be sourced here: it sources
+// /lib/init/init-d-script, which acts).
+func TestSvcScriptVarsNodeExporter(t *testing.T) {
+	fixture, err := filepath.Abs("testdata/prometheus-node-exporter.init")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var assigns []string
+	for line := range strings.Lines(string(text)) {
+		if regexp.MustCompile(`^[A-Z_]+=`).MatchString(line) {
+			assigns = append(assigns, line)
+		}
+	}
+	oracle := filepath.Join(t.TempDir(), "assignments")
+	if err := os.WriteFile(oracle, []byte(strings.Join(assigns, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantPid, wantDaemon := shellVars(t, oracle)
+	if wantPid != "/run/prometheus/prometheus-node-exporter.pid" || wantDaemon != "/usr/bin/prometheus-node-exporter" {
+		t.Fatalf("the shell reads the fixture's assignments as PIDFILE=%q DAEMON=%q: not Debian's script", wantPid, wantDaemon)
+	}
+	for impl, dir := range awks(t) {
+		if pid, daemon := scriptVars(t, dir, fixture); pid != wantPid || daemon != wantDaemon {
+			t.Errorf("%s: PIDFILE=%q DAEMON=%q, want %q %q", impl, pid, daemon, wantPid, wantDaemon)
+		}
+	}
+}
+
+// Plain assignments are expanded as the shell does; anything only a
+// shell could work out reads as unknown, and nothing of the script runs.
+func TestSvcScriptVars(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	known := []string{
+		"NAME=foo\nPIDFILE=/run/${NAME}/$NAME.pid\nDAEMON=\"/usr/sbin/$NAME\"\n",
+		"export NAME=foo\n  PIDFILE='/run/x.pid'  # literal\nDAEMON=/usr/sbin/$NAME; export DAEMON\n",
+		"PIDFILE=/run/a.pid\nPIDFILE=/run/b.pid\nD=/usr/bin\nDAEMON=$D/x\n",
+		"RUN=/run\nN=a\nN=\"$N-b\"\nPIDFILE=$RUN/$N.pid\n",
+		"PIDFILE=\n",
+		"PIDFILE=/run/top.pid\nstop_it() {\n\tPIDFILE=/run/other.pid\n}\n",
+		"if true; then\n  PIDFILE=/run/x.pid\nfi\n",
+	}
+	unknown := []string{
+		"PIDFILE=/run/$NAME.pid\nNAME=foo\n",                        // used before it is assigned
+		"NAME=$(touch " + marker + ")\nPIDFILE=/run/$NAME.pid\n",    // command substitution
+		"NAME=`touch " + marker + "`\nPIDFILE=\"/run/$NAME.pid\"\n", // backquotes
+		"PIDFILE=${PIDFILE:-/run/x.pid}\n",
+		"PIDFILE=$PIDDIR/x.pid\n", // from /etc/default
+		"NAME=a\nNAME=$(touch " + marker + ")\nPIDFILE=/run/$NAME.pid\n",
+		"PIDFILE=/run/x.pid touch " + marker + "\n",
+		"PIDFILE=\"/run/$(touch " + marker + ").pid\"\n",
+		"PIDFILE=\"/run/x\\\".pid\"\n",
+		"PIDFILE=/run/*.pid\n",
+		"PIDFILE=$1\n",
+	}
+	write := func(i int, text string) string {
+		p := filepath.Join(dir, fmt.Sprintf("script%d", i))
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for impl, awkDir := range awks(t) {
+		for i, text := range known {
+			script := write(i, text)
+			wantPid, wantDaemon := shellVars(t, script)
+			if pid, daemon := scriptVars(t, awkDir, script); pid != wantPid || daemon != wantDaemon {
+				t.Errorf("%s on %q: PIDFILE=%q DAEMON=%q, want what sh says: %q %q", impl, text, pid, daemon, wantPid, wantDaemon)
+			}
+		}
+		for i, text := range unknown {
+			if pid, _ := scriptVars(t, awkDir, write(100+i, text)); pid != "" {
+				t.Errorf("%s on %q: PIDFILE=%q, want unknown", impl, text, pid)
+			}
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("reading the scripts ran a command of theirs")
+	}
+	// Without awk the values are unknown, and the probe goes on.
+	if pid, daemon := scriptVars(t, t.TempDir(), write(0, known[0])); pid != "" || daemon != "" {
+		t.Errorf("without awk: %q %q", pid, daemon)
 	}
 }
