@@ -234,6 +234,8 @@ step "check" "job" {
   ok_exit_codes = [0, 1]
 }
 
+# GUIDE: the guide's sacct columns include AllocGRES, which Slurm 22.05
+# refuses ("AllocGRES has been removed"): AllocTRES holds gres/gpu=N.
 step "check" "job_accounting" {
   title = "Read job ${var.job_id} in accounting"
   when  = var.job_id != ""
