@@ -49,6 +49,11 @@ type SSHConfig struct {
 	// lines included); accept-new records into the first.
 	KnownHostsFiles []string
 	HostKeyPolicy   HostKeyPolicy
+	// HostKeyAlias, when set, is the name the host key is looked up and
+	// recorded under in known_hosts instead of "[Address]:Port" (verbatim,
+	// no port), and the principal a host certificate must name, as with
+	// ssh_config's HostKeyAlias.
+	HostKeyAlias string
 	// Jump lists the hops to go through, first hop first. Each hop has its
 	// own user, keys and host key check; a hop's own Jump is ignored (the
 	// inventory flattens chains).

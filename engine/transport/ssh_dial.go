@@ -45,11 +45,18 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (_ *ssh.Client, 
 	}
 	hk := &hostKeyChecker{files: c.KnownHostsFiles, policy: c.HostKeyPolicy, logf: c.Logf}
 	addr := c.addr()
+	// The name known_hosts is searched (and written) under: "[host]:port",
+	// or the HostKeyAlias verbatim, as OpenSSH does (also the name a host
+	// certificate must list).
+	hostKeyName := addr
+	if c.HostKeyAlias != "" {
+		hostKeyName = net.JoinHostPort(c.HostKeyAlias, "22")
+	}
 	config := &ssh.ClientConfig{
 		User:              c.User,
 		Auth:              auth.methods,
 		HostKeyCallback:   hk.callback(),
-		HostKeyAlgorithms: hk.algorithms(addr),
+		HostKeyAlgorithms: hk.algorithms(hostKeyName),
 		Timeout:           timeout,
 	}
 
@@ -82,7 +89,7 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (_ *ssh.Client, 
 	}
 
 	stop := context.AfterFunc(dctx, func() { conn.Close() })
-	sc, chans, reqs, err := ssh.NewClientConn(conn, addr, config)
+	sc, chans, reqs, err := ssh.NewClientConn(conn, hostKeyName, config)
 	if fired := !stop(); fired {
 		// The deadline (or ctx) closed the connection mid-handshake.
 		if err == nil {

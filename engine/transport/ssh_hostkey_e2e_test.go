@@ -58,25 +58,32 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 		// "!127.0.0.1" also excludes [127.0.0.1]:PORT, which OpenSSH's
 		// string match on "[127.0.0.1]:PORT" does not.
 		stricter string
+		alias    string // HostKeyAlias
 	}{
-		{"recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, ""},
-		{"hashed host name", plain, []string{"%[2]s " + line(hostKey)}, ""},
-		{"other key recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(other)}, ""},
-		{"only the bare host recorded", plain, []string{"127.0.0.1 " + line(hostKey)}, ""},
-		{"bare host recorded with another key", plain, []string{"127.0.0.1 " + line(other)}, ""},
-		{"bare host matches, port entry differs", plain, []string{"127.0.0.1 " + line(hostKey), "[127.0.0.1]:%[1]d " + line(other)}, ""},
-		{"CA for the bare host", certAndPlain, []string{"@cert-authority 127.0.0.1 " + line(ca)}, ""},
-		{"port 22 line beside a wildcard line", plain, []string{"127.0.0.1 " + line(hostKey), "*.example.org " + line(other)}, ""},
-		{"wildcard host pattern", plain, []string{"* " + line(hostKey)}, ""},
-		{"negated pattern", plain, []string{"*,!127.0.0.1 " + line(hostKey)}, "unknown"},
-		{"revoked", plain, []string{"@revoked * " + line(hostKey), "[127.0.0.1]:%[1]d " + line(hostKey)}, ""},
-		{"RSA recorded, server prefers ED25519", plainRSA, []string{"[127.0.0.1]:%[1]d " + line(rsaHost)}, ""},
-		{"CA for the host", certAndPlain, []string{"@cert-authority [127.0.0.1]:%[1]d " + line(ca)}, ""},
-		{"wildcard CA", certAndPlain, []string{"@cert-authority * " + line(ca)}, ""},
-		{"CA revoked", certAndPlain, []string{"@cert-authority * " + line(ca), "@revoked * " + line(ca)}, ""},
-		{"other CA, plain key recorded", certAndPlain, []string{"@cert-authority * " + line(otherCA), "[127.0.0.1]:%[1]d " + line(hostKey)}, ""},
-		{"other CA only", certAndPlain, []string{"@cert-authority * " + line(otherCA)}, ""},
-		{"CA only, host without certificate", plain, []string{"@cert-authority * " + line(ca)}, ""},
+		{"recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
+		{"hashed host name", plain, []string{"%[2]s " + line(hostKey)}, "", ""},
+		{"other key recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(other)}, "", ""},
+		{"only the bare host recorded", plain, []string{"127.0.0.1 " + line(hostKey)}, "", ""},
+		{"bare host recorded with another key", plain, []string{"127.0.0.1 " + line(other)}, "", ""},
+		{"bare host matches, port entry differs", plain, []string{"127.0.0.1 " + line(hostKey), "[127.0.0.1]:%[1]d " + line(other)}, "", ""},
+		{"CA for the bare host", certAndPlain, []string{"@cert-authority 127.0.0.1 " + line(ca)}, "", ""},
+		{"port 22 line beside a wildcard line", plain, []string{"127.0.0.1 " + line(hostKey), "*.example.org " + line(other)}, "", ""},
+		{"wildcard host pattern", plain, []string{"* " + line(hostKey)}, "", ""},
+		{"negated pattern", plain, []string{"*,!127.0.0.1 " + line(hostKey)}, "unknown", ""},
+		{"revoked", plain, []string{"@revoked * " + line(hostKey), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
+		{"RSA recorded, server prefers ED25519", plainRSA, []string{"[127.0.0.1]:%[1]d " + line(rsaHost)}, "", ""},
+		{"CA for the host", certAndPlain, []string{"@cert-authority [127.0.0.1]:%[1]d " + line(ca)}, "", ""},
+		{"wildcard CA", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", ""},
+		{"CA revoked", certAndPlain, []string{"@cert-authority * " + line(ca), "@revoked * " + line(ca)}, "", ""},
+		{"other CA, plain key recorded", certAndPlain, []string{"@cert-authority * " + line(otherCA), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
+		{"other CA only", certAndPlain, []string{"@cert-authority * " + line(otherCA)}, "", ""},
+		{"CA only, host without certificate", plain, []string{"@cert-authority * " + line(ca)}, "", ""},
+		{"alias recorded", plain, []string{"node7.alias " + line(hostKey)}, "", "node7.alias"},
+		{"alias recorded with another key", plain, []string{"node7.alias " + line(other)}, "", "node7.alias"},
+		{"alias set, only the address recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", "node7.alias"},
+		{"alias with a port recorded", plain, []string{"[node7.alias]:%[1]d " + line(hostKey)}, "", "node7.alias"},
+		{"CA for the alias, certificate names the address", certAndPlain, []string{"@cert-authority node7.alias " + line(ca)}, "", "node7.alias"},
+		{"CA for the address, alias set", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", "127.0.0.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := serverOpts{hostKey: hostKey}
@@ -97,9 +104,14 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 			}
 			writeKnownHosts(t, f.kh, lines...)
 
-			cmd := exec.Command("ssh", "-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-				"-o", "UserKnownHostsFile="+f.kh, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentityAgent=none",
-				"-o", "IdentitiesOnly=yes", "-i", f.keyPath, "-p", fmt.Sprint(f.srv.port()), "tester@127.0.0.1", "true")
+			args := []string{"-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+				"-o", "UserKnownHostsFile=" + f.kh, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentityAgent=none",
+				"-o", "IdentitiesOnly=yes", "-i", f.keyPath, "-p", fmt.Sprint(f.srv.port())}
+			if tc.alias != "" {
+				args = append(args, "-o", "HostKeyAlias="+tc.alias)
+				f.cfg.HostKeyAlias = tc.alias
+			}
+			cmd := exec.Command("ssh", append(args, "tester@127.0.0.1", "true")...)
 			out, err := cmd.CombinedOutput()
 			var want string
 			switch {
@@ -134,6 +146,57 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 			// The known_hosts file is ours alone: neither client wrote.
 			if b, _ := os.ReadFile(f.kh); strings.Count(string(b), "\n") != len(lines) {
 				t.Fatalf("known_hosts changed: %q", b)
+			}
+		})
+	}
+}
+
+// What accept-new records, held against OpenSSH's accept-new on the same
+// server: the same host name, key type and key.
+func TestE2EAcceptNewRecordsWhatOpenSSHRecords(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Fatalf("ssh not installed: %v", err)
+	}
+	ca := newSigner(t)
+	hostKey := newSigner(t)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaHost, err := ssh.NewSignerFromKey(rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		opts  serverOpts
+		alias string
+	}{
+		{"ED25519 and RSA", serverOpts{hostKey: hostKey, extraHostKeys: []ssh.Signer{rsaHost}}, ""},
+		{"RSA only", serverOpts{hostKey: rsaHost}, ""},
+		{"certificate nobody vouches for", serverOpts{hostKey: hostCert(t, ca, hostKey), extraHostKeys: []ssh.Signer{hostKey}}, ""},
+		{"HostKeyAlias", serverOpts{hostKey: hostKey}, "node7.alias"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.opts)
+			theirs := f.kh + ".openssh"
+			args := []string{"-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
+				"-o", "UserKnownHostsFile=" + theirs, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentityAgent=none",
+				"-o", "HashKnownHosts=no", "-o", "IdentitiesOnly=yes", "-i", f.keyPath, "-p", fmt.Sprint(f.srv.port())}
+			if tc.alias != "" {
+				args = append(args, "-o", "HostKeyAlias="+tc.alias)
+				f.cfg.HostKeyAlias = tc.alias
+			}
+			if out, err := exec.Command("ssh", append(args, "tester@127.0.0.1", "true")...).CombinedOutput(); err != nil {
+				t.Fatalf("ssh accept-new: %v\n%s", err, out)
+			}
+			os.Remove(f.kh)
+			f.cfg.HostKeyPolicy = HostKeyAcceptNew
+			f.dial(t).Close()
+			want, _ := os.ReadFile(theirs)
+			got, _ := os.ReadFile(f.kh)
+			if len(want) == 0 || strings.Join(strings.Fields(string(got)), " ") != strings.Join(strings.Fields(string(want)), " ") {
+				t.Fatalf("runbook recorded %q, OpenSSH %q", got, want)
 			}
 		})
 	}
