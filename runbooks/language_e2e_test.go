@@ -734,8 +734,8 @@ func TestLanguageBecomeUser(t *testing.T) {
 
 // A failed run resumed twice: the first --resume runs the pending
 // handler; a second --resume of the same failed run must not restart the
-// daemon again (it ran; whether the engine refuses the second resume or
-// finds nothing pending is its choice). Today the handler runs again.
+// daemon again (it ran). The engine refuses it: a run already resumed is
+// resumed through its resume (resume_of).
 func TestLanguageHandlerResumedTwiceRunsOnce(t *testing.T) {
 	testbed(t, "up")
 	d := langStartDaemon(t)
@@ -759,8 +759,8 @@ func TestLanguageHandlerResumedTwiceRunsOnce(t *testing.T) {
 	pid := d.pid(t)
 
 	r := langRun(t, state, "apply", "handler.hcl", append(vars, "--resume", a.report.ID)...)
-	if st, _, _, _ := r.step(t, "restart"); r.code == 0 && st != "skipped" {
-		t.Errorf("second --resume of run %s: handler %s, want it not run again (it ran in the first resume)", a.report.ID, st)
+	if r.code != 3 || !strings.Contains(r.stderr, "already resumed it") {
+		t.Errorf("second --resume of run %s: exit %d, want 3 saying it was already resumed\n%s", a.report.ID, r.code, r.stderr)
 	}
 	d.wantRestarts(t, "second --resume", 2, 1)
 	if d.pid(t) != pid {
