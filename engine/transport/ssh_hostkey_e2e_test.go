@@ -72,6 +72,7 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 		{"negated pattern", plain, []string{"*,!127.0.0.1 " + line(hostKey)}, "unknown", ""},
 		{"revoked", plain, []string{"@revoked * " + line(hostKey), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
 		{"RSA recorded, server prefers ED25519", plainRSA, []string{"[127.0.0.1]:%[1]d " + line(rsaHost)}, "", ""},
+		{"bare host recorded with RSA, server prefers ED25519", plainRSA, []string{"127.0.0.1 " + line(rsaHost)}, "", ""},
 		{"CA for the host", certAndPlain, []string{"@cert-authority [127.0.0.1]:%[1]d " + line(ca)}, "", ""},
 		{"wildcard CA", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", ""},
 		{"CA revoked", certAndPlain, []string{"@cert-authority * " + line(ca), "@revoked * " + line(ca)}, "", ""},
