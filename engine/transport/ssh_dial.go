@@ -95,11 +95,11 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (_ *ssh.Client, 
 		if err == nil {
 			sc.Close()
 		}
+		conn.Close()
 		why := ""
 		if proxy != nil {
-			why = "; " + proxy.failure(0)
+			why = proxy.stderrNote()
 		}
-		conn.Close()
 		if ctx.Err() != nil {
 			return nil, nil, fail(ErrConnect, fmt.Errorf("connect canceled: %w%s", ctx.Err(), why))
 		}

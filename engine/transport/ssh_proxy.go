@@ -192,6 +192,19 @@ func (p *proxyConn) failure(wait time.Duration) string {
 	return s + ", stderr: " + msg
 }
 
+// stderrNote is "; ProxyCommand "…" said: …" with the end of its stderr,
+// or "" when it printed nothing: for failures where we ended it ourselves
+// (timeout, cancel), so its exit status says nothing.
+func (p *proxyConn) stderrNote() string {
+	p.stderrMu.Lock()
+	msg := strings.TrimSpace(string(p.stderrBuf))
+	p.stderrMu.Unlock()
+	if msg == "" {
+		return ""
+	}
+	return fmt.Sprintf("; ProxyCommand %q said: %s", p.command, msg)
+}
+
 func exitDescription(err error) string {
 	var ee *exec.ExitError
 	switch {

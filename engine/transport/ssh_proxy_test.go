@@ -48,6 +48,7 @@ func proxyHelper(args []string) int {
 		return 0
 	case "hang":
 		signal.Ignore(syscall.SIGHUP)
+		fmt.Fprintln(os.Stderr, "proxy-helper: waiting for a password that never comes")
 		writePid(args[1])
 		time.Sleep(time.Minute)
 		return 0
@@ -206,6 +207,9 @@ func TestSSHProxyCommandKilledOnCancelAndTimeout(t *testing.T) {
 			}
 			if tc == "timeout" && !errors.Is(err, ErrConnectTimeout) {
 				t.Fatalf("want ErrConnectTimeout, got %v", err)
+			}
+			if !strings.Contains(err.Error(), "said: proxy-helper: waiting for a password") {
+				t.Fatalf("the proxy command's stderr is missing: %v", err)
 			}
 			if el := time.Since(start); el > 10*time.Second {
 				t.Fatalf("took %v", el)
