@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/runbook-hpc/runbook/engine/transport"
@@ -102,6 +103,7 @@ func (h *Host) SSHConfig(opts ConnectOptions) (transport.SSHConfig, error) {
 	}
 	res := h.ResolveSSH(opts.Inventory)
 	applyResolved(&cfg, res)
+	logResolverNotices(opts, res)
 	for i, j := range h.Jump {
 		hop, err := j.sshConfig(opts)
 		if err != nil {
@@ -113,6 +115,23 @@ func (h *Host) SSHConfig(opts ConnectOptions) (transport.SSHConfig, error) {
 		cfg.Jump = append(cfg.Jump, hop)
 	}
 	return cfg, nil
+}
+
+// logResolverNotices says, for a host being connected, where ssh -G
+// failed or runbook's own reading of ssh_config disagrees with it (the
+// lines runbook does not honour were warnings when the inventory was
+// loaded).
+func logResolverNotices(opts ConnectOptions, res *HostSSH) {
+	if opts.Logf == nil || res == nil {
+		return
+	}
+	for _, s := range append([]*HostSSH{res}, res.Jump...) {
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "ssh -G") {
+				opts.Logf("%s: %s", s.Name, w)
+			}
+		}
+	}
 }
 
 // applyResolved takes what ssh_config resolution adds to the host's
