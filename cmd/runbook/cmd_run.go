@@ -105,6 +105,7 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 				onEvent, done = s.watch(f, nil)
 			}
 			s.run = s.eng.Plan(s.ctx, s.targets, engine.PlanOptions{Forks: f.forks, KeepGoing: f.keepGoing, OnEvent: onEvent, Run: s.run})
+			s.noteLeft()
 			s.finish()
 			done()
 			pf, err := s.planFile()
@@ -117,6 +118,7 @@ probe, and prints what apply would do: + create, ~ modify (field by field),
 				fmt.Fprintln(cmd.OutOrStdout(), string(b))
 			} else {
 				printPlan(cmd.OutOrStdout(), s.run, f.showCommands)
+				printLeft(cmd.OutOrStdout(), s.run)
 				printReads(cmd.OutOrStdout(), s.run, f.showReads)
 				printOutputs(cmd.OutOrStdout(), s.run)
 			}
@@ -201,7 +203,9 @@ applies exactly the saved actions and commands.`,
 			defer s.stopSignals()
 			if saved == nil && !autoApprove {
 				s.run = s.eng.Plan(s.ctx, s.targets, engine.PlanOptions{Forks: f.forks, KeepGoing: f.keepGoing, Run: s.run})
+				s.noteLeft()
 				printPlan(human, s.run, f.showCommands)
+				printLeft(human, s.run)
 				printReads(human, s.run, f.showReads)
 				if s.run.Result == engine.ResultFailed || s.ctx.Err() != nil {
 					s.run.Mode = string(engine.ModePlan)

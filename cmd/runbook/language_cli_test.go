@@ -229,3 +229,38 @@ step "command" "restart" {
 		t.Errorf("the handler ran %d times", strings.Count(string(b), "restart"))
 	}
 }
+
+// A key taken out of for_each: the plan names the instance an earlier
+// apply ran and says it is left as it is (no kind deletes).
+func TestPlanSaysWhatIsLeft(t *testing.T) {
+	dir := t.TempDir()
+	rb := writeRunbook(t, `runbook "left-`+filepath.Base(dir)+`" {}
+variable "names" {
+  type    = set(string)
+  default = ["a", "b"]
+}
+step "command" "touch" {
+  for_each = var.names
+  command  = "touch `+dir+`/${each.key}"
+  creates  = "`+dir+`/${each.key}"
+}
+`)
+	state := t.TempDir()
+	if r := runCLI(t, "apply", rb, "--state-dir", state, "--auto-approve"); r.code != exitOK {
+		t.Fatal(r)
+	}
+	r := runCLI(t, "plan", rb, "--state-dir", state, "--var", `names=["a"]`)
+	if r.code != exitOK {
+		t.Fatal(r)
+	}
+	if !strings.Contains(r.stdout, `- touch["b"] on localhost (command, last applied in run `) ||
+		!strings.Contains(r.stdout, `its key is no longer in step.touch's for_each; what it made stays`) {
+		t.Errorf("plan does not say touch[\"b\"] is left:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, `touch["a"] on`) {
+		t.Errorf("an instance still in for_each is listed as left:\n%s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b")); err != nil {
+		t.Errorf("the file of the removed key is gone: %v", err)
+	}
+}

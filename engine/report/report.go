@@ -40,6 +40,11 @@ type Run struct {
 	// ResumeOf is the run this apply resumed (--resume); a run resumed
 	// once is not resumed again (its later resume is the one to resume).
 	ResumeOf string `json:"resume_of,omitempty"`
+	// Left are step instances the last apply of this runbook ran that the
+	// runbook no longer has (a key removed from for_each, a step or module
+	// removed): runbook deletes nothing, so what they made is left as it
+	// is, and the plan says so.
+	Left []LeftStep `json:"left,omitempty"`
 	Hosts           []*Host                   `json:"hosts"`
 	Checklist       []ChecklistItem           `json:"checklist"`
 
@@ -75,6 +80,16 @@ type Host struct {
 	// Outputs are the runbook's output values on this host, in the order
 	// the runbook declares them.
 	Outputs []*OutputValue `json:"outputs,omitempty"`
+}
+
+// LeftStep is a step of an earlier apply the runbook no longer has.
+type LeftStep struct {
+	Host string `json:"host"`
+	Step string `json:"step"`
+	Kind string `json:"kind"`
+	// Run is the apply that last ran it.
+	Run    string `json:"run"`
+	Reason string `json:"reason"`
 }
 
 // OutputValue is one `output` block's value on one host.
