@@ -223,17 +223,39 @@ func (w *refWalker) Exit(n hclsyntax.Node) hcl.Diagnostics {
 	return nil
 }
 
-// quoting is where the shell is in a command line's text.
-type quoting int
+// quoting is where the shell is in a command line's text: a stack of
+// frames, the innermost last. Quoting starts afresh inside $(…) and `…`,
+// so "$(find ${shellquote(x)})" has shellquote's word unquoted, while
+// '$(…)' is literal text.
+type quoting string
 
 const (
-	unquoted quoting = iota
-	inSingle
-	inDouble
+	unquoted quoting = ""
 	// unknownQuoting: two branches of a conditional or a loop leave the
 	// text in different states; nothing after it is judged.
-	unknownQuoting
+	unknownQuoting quoting = "?"
 )
+
+// The frames of a quoting.
+const (
+	frameSingle  = 'S' // '…'
+	frameDouble  = 'D' // "…"
+	frameCommand = 'C' // $(…), and $((…)) with a paren frame inside
+	frameParen   = 'P' // (…) inside $(…): its ) is not the end of $(…)
+	frameBackq   = 'B' // `…`
+)
+
+func (q quoting) top() byte {
+	if q == "" || q == unknownQuoting {
+		return 0
+	}
+	return q[len(q)-1]
+}
+
+// quoted: the text here is inside '…' or "…" (of the innermost command).
+func (q quoting) quoted() bool {
+	return q != unknownQuoting && (q.top() == frameSingle || q.top() == frameDouble)
+}
 
 // scanText follows the shell's quoting through the text expr produces
 // and collects the interpolated values that land inside quotes. A local
@@ -276,7 +298,7 @@ func (l *linter) scanText(expr hclsyntax.Expression, q quoting, localAt *hcl.Ran
 			}
 		}
 	}
-	if q == inSingle || q == inDouble {
+	if q.quoted() {
 		at := expr.Range()
 		if localAt != nil {
 			at = *localAt
@@ -297,24 +319,41 @@ func localName(tr hcl.Traversal) (string, bool) {
 
 // shellQuoting is the quoting after the shell reads text in state q.
 func shellQuoting(q quoting, text string) quoting {
+	push := func(f byte) { q += quoting(f) }
+	pop := func() { q = q[:len(q)-1] }
 	for i := 0; i < len(text) && q != unknownQuoting; i++ {
-		switch c := text[i]; {
-		case q == inSingle:
+		c := text[i]
+		switch top := q.top(); {
+		case top == frameSingle:
 			if c == '\'' {
-				q = unquoted
+				pop()
 			}
 		case c == '\\':
 			i++ // the next character is taken literally, in "…" too
-		case q == inDouble:
+		case c == '$' && i+1 < len(text) && text[i+1] == '(':
+			push(frameCommand)
+			i++
+		case c == '`':
+			if top == frameBackq {
+				pop()
+			} else {
+				push(frameBackq)
+			}
+		case top == frameDouble:
 			if c == '"' {
-				q = unquoted
+				pop()
 			}
 		case c == '\'':
-			q = inSingle
+			push(frameSingle)
 		case c == '"':
-			q = inDouble
+			push(frameDouble)
+		case c == '(' && (top == frameCommand || top == frameParen):
+			push(frameParen)
+		case c == ')' && (top == frameCommand || top == frameParen):
+			pop()
 		case c == '#' && (i == 0 || strings.IndexByte(" \t\n;&|(", text[i-1]) >= 0):
-			// A comment: its apostrophes ("it's") quote nothing.
+			// A comment: its apostrophes ("it's") quote nothing. It ends
+			// at the line's end; a ) in it does not close $(…), as in sh.
 			if nl := strings.IndexByte(text[i:], '\n'); nl >= 0 {
 				i += nl
 			} else {

@@ -2,12 +2,14 @@ package config_test
 
 import (
 	"fmt"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/transport"
 )
 
 // lintFinding is one diagnostic as the tests compare it: its severity,
@@ -199,6 +201,61 @@ locals {
 			got := lintRunbook(t, head+"step \"check\" \"s\" {\n  "+tt.body+"\n}\n")
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("lint: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Issue 18: "$(find ${shellquote(x)} …)" warned "shellquote() inside
+// quotes", but quoting starts afresh inside $(…) and `…`. Each command is
+// written once with @X@ where ${shellquote(var.x)} goes; /bin/sh is the
+// oracle: run with x = "a  b" (two spaces), shellquote did its work when
+// the output has the value whole and without its quotes. In "…" the
+// quotes show ('a  b'); in '…' they close and reopen the quotes, leaving
+// the value bare, and echo joins its two words with one space. Lint must
+// warn exactly when shellquote did not do its work.
+func TestLintShellquoteInCommandSubstitution(t *testing.T) {
+	const head = `runbook "r" {}
+variable "x" {
+  default = "a"
+}
+`
+	tests := []struct {
+		name, command string
+		warn          bool
+	}{
+		{"the finding: $(…) in double quotes", `echo "$(printf '[%s]' @X@)"`, false},
+		{"backquotes in double quotes", "echo \"`printf '[%s]' @X@`\"", false},
+		{"a subshell inside $(…)", `echo "$( (printf '[%s]' @X@) )"`, false},
+		{"a quoted ) inside $(…)", `echo "$(printf '%s' ")" @X@)"`, false},
+		{"$(…) inside $(…)", `echo "$(printf '<%s>' "$(printf '[%s]' @X@)")"`, false},
+		{"back in double quotes, then out", `echo "$(printf '[%s]' @X@) it's" @X@`, false},
+		{"double quotes inside $(…)", `echo "$(echo "@X@")"`, true},
+		{"after $(…) closed, still in double quotes", `echo "$(true) @X@"`, true},
+		{"after $((…)), still in double quotes", `echo "$((1+(2))) @X@"`, true},
+		{"$(…) in single quotes is text", `echo '$(printf "[%s]" @X@)'`, true},
+		{"backquotes in single quotes are text", "echo '`printf x @X@`'", true},
+		{"plain double quotes", `echo "@X@"`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := exec.Command("/bin/sh", "-c", strings.ReplaceAll(tt.command, "@X@", transport.ShellQuote("a  b"))).CombinedOutput()
+			if err != nil {
+				t.Fatalf("sh: %v\n%s", err, out)
+			}
+			oneWord := strings.Contains(string(out), "a  b") && !strings.Contains(string(out), "'a  b'")
+			if oneWord == tt.warn {
+				t.Fatalf("the table is wrong: sh printed %q", out)
+			}
+			hclCommand := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(tt.command)
+			hclCommand = `"` + strings.ReplaceAll(hclCommand, "@X@", "${shellquote(var.x)}") + `"`
+			src := head + fmt.Sprintf("step \"command\" \"s\" {\n  command = %s\n}\n", hclCommand)
+			var want []lintFinding
+			if tt.warn {
+				want = []lintFinding{{"warning", inQuotes, 6}}
+			}
+			if got := lintRunbook(t, src); !reflect.DeepEqual(got, want) {
+				t.Errorf("lint of %s: %v, want %v", hclCommand, got, want)
 			}
 		})
 	}
