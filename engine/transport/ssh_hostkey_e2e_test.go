@@ -62,6 +62,9 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 	}{
 		{"recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
 		{"hashed host name", plain, []string{"%[2]s " + line(hostKey)}, "", ""},
+		{"a broken line before the host's", plain, []string{"oldhost ssh-ed25519 AAAAnot-base64!", "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
+		{"an unknown key type before the host's", plain, []string{"oldhost ssh-foo AAAAB3NzaC1yc2E=", "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
+		{"an unknown marker before the host's", plain, []string{"@bogus oldhost " + line(other), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
 		{"other key recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(other)}, "", ""},
 		{"only the bare host recorded", plain, []string{"127.0.0.1 " + line(hostKey)}, "", ""},
 		{"bare host recorded with another key", plain, []string{"127.0.0.1 " + line(other)}, "", ""},
