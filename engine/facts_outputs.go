@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/runbook-hpc/runbook/engine/eval"
 	"github.com/runbook-hpc/runbook/engine/facts"
@@ -16,7 +17,9 @@ import (
 // gatherFacts runs the facts script, one command, on a host whose
 // runbook reads host.facts. It only reads, so a plan gathers them too.
 func gatherFacts(ctx context.Context, tr transport.Transport) (cty.Value, error) {
-	res, err := tr.Run(ctx, transport.Command{Line: facts.Script(), NoStdin: true})
+	// The script's own worst case is a few seconds (hostname -f and
+	// nvidia-smi run under timeout); a host that takes a minute is stuck.
+	res, err := tr.Run(ctx, transport.Command{Line: facts.Script(), NoStdin: true, Timeout: time.Minute})
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("gathering host facts: %w", err)
 	}

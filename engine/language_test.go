@@ -459,3 +459,15 @@ output "leaky" {
 		t.Errorf("output not redacted: %s", run.Hosts[0].Outputs[0].Value)
 	}
 }
+
+// host.facts has its type before facts are gathered: a typo is an error
+// at validate, not an unknown that passes.
+func TestFactsTypoAtValidate(t *testing.T) {
+	got := parseErr(t, `step "fake" "a" {
+  id   = "a"
+  when = host.facts.os.famly == "Debian"
+}`)
+	if !strings.Contains(got, `walk.hcl:6,`) || !strings.Contains(got, "famly") {
+		t.Errorf("typo in host.facts: %s", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/runbook-hpc/runbook/engine/config"
+	"github.com/runbook-hpc/runbook/engine/facts"
 	"github.com/runbook-hpc/runbook/engine/lang"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -40,7 +41,8 @@ func (h Host) value() cty.Value {
 	}
 	facts := h.Facts
 	if facts == cty.NilVal {
-		facts = cty.DynamicVal
+		// Unknown but typed: host.facts.os.famly is an error at validate.
+		facts = cty.UnknownVal(factsType)
 	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":    cty.StringVal(h.Name),
@@ -50,6 +52,9 @@ func (h Host) value() cty.Value {
 		"facts":   facts,
 	})
 }
+
+// factsType is host.facts' type, known before any facts are gathered.
+var factsType = facts.Type()
 
 // Scope holds everything expressions of one host's run can see.
 type Scope struct {
@@ -81,7 +86,7 @@ func StaticScope(cfg *config.Config, vars map[string]cty.Value) (*Scope, hcl.Dia
 	// host.vars.x must validate whatever inventory is used later.
 	return newScope(cfg, vars, cty.ObjectVal(map[string]cty.Value{
 		"name": cty.UnknownVal(cty.String), "address": cty.UnknownVal(cty.String),
-		"user": cty.UnknownVal(cty.String), "vars": cty.DynamicVal, "facts": cty.DynamicVal,
+		"user": cty.UnknownVal(cty.String), "vars": cty.DynamicVal, "facts": cty.UnknownVal(factsType),
 	}))
 }
 
