@@ -55,7 +55,7 @@ test: build vet deps oracles testbed unit e2e fuzz-ci
 # the tests that hold runbook's inventory reading against ansible-inventory;
 # man-db and bash-completion for the test that installs the .deb and reads
 # its man pages and completion.
-TEST_DEBS := chromium fonts-noto-cjk ansible-core man-db bash-completion libxml2-utils
+TEST_DEBS := chromium fonts-noto-cjk ansible-core man-db bash-completion libxml2-utils busybox
 deps:
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
