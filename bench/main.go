@@ -14,7 +14,9 @@
 // and copy step per host, first run and unchanged re-run, against tuned
 // Ansible; -files 0 leaves it out). Then the facts workload (facts.go:
 // host.facts for -facts hosts, one round trip each, against Ansible's
-// setup; -facts 0 leaves it out). Then Phase 2 on the Slurm testbed
+// setup; -facts 0 leaves it out). Then the for_each workload (foreach.go:
+// the echo workload as one for_each step against 20 plain steps; -foreach 0
+// leaves it out). Then Phase 2 on the Slurm testbed
 // (testbed/reset before each run): runbook, bench/phase2/phase2.sh (one multiplexed ssh connection)
 // and bench/phase2/phase2.yml. Then `runbook validate`/`plan` of large
 // generated runbooks and the Go benchmarks (go test -bench -benchmem).
@@ -138,6 +140,7 @@ func mainErr() error {
 	}
 	maxHosts = max(maxHosts, *flagFiles)
 	maxHosts = max(maxHosts, *flagFacts)
+	maxHosts = max(maxHosts, *flagForeach)
 	f := &fleet{dir: work, port: *flagPort, user: *flagUser, hosts: maxHosts}
 	if maxHosts > 0 {
 		logf("starting %d sshd daemon(s) for %d loopback hosts on port %d", f.daemons(), maxHosts, f.port)
@@ -233,6 +236,13 @@ func mainErr() error {
 		}
 	}
 
+	var foreachRes *foreachResults
+	if *flagForeach > 0 {
+		if foreachRes, err = runForeach(work, f, rbBin, next); err != nil {
+			return err
+		}
+	}
+
 	if *flagPhase2 {
 		if err := phase2(res, repo, work, rbBin, next); err != nil {
 			logf("phase 2 skipped: %v", err)
@@ -284,6 +294,16 @@ func mainErr() error {
 				return err
 			}
 			logf("wrote the facts workload's block of %s", *flagOut)
+		}
+	}
+	if foreachRes != nil {
+		md := foreachRes.markdown(res.Facts)
+		fmt.Println(md)
+		if *flagOut != "" {
+			if err := writeBlock(*flagOut, foreachBegin, foreachEnd, md); err != nil {
+				return err
+			}
+			logf("wrote the for_each workload's block of %s", *flagOut)
 		}
 	}
 	return nil
