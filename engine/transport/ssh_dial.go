@@ -47,10 +47,12 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (_ *ssh.Client, 
 	addr := c.addr()
 	// The name known_hosts is searched (and written) under: "[host]:port",
 	// or the HostKeyAlias verbatim, as OpenSSH does (also the name a host
-	// certificate must list).
-	hostKeyName := addr
+	// certificate must list). Lower case, as ssh lowercases both: Go's
+	// known_hosts matching is case-sensitive, and a hashed entry is the
+	// hash of the lower-case name.
+	hostKeyName := strings.ToLower(addr)
 	if c.HostKeyAlias != "" {
-		hostKeyName = net.JoinHostPort(c.HostKeyAlias, "22")
+		hostKeyName = net.JoinHostPort(strings.ToLower(c.HostKeyAlias), "22")
 	}
 	config := &ssh.ClientConfig{
 		User:              c.User,

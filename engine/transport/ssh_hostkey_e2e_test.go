@@ -50,7 +50,8 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		server server
-		// known_hosts lines; %[1]d is the port, %[2]s the hashed host
+		// known_hosts lines; %[1]d is the port, %[2]s and %[3]s the
+		// hashed [127.0.0.1]:PORT and [localhost]:PORT
 		lines []string
 		// stricter is runbook's answer where it knowingly differs from
 		// OpenSSH by refusing what OpenSSH accepts (never the reverse):
@@ -59,35 +60,40 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 		// string match on "[127.0.0.1]:PORT" does not.
 		stricter string
 		alias    string // HostKeyAlias
+		address  string // instead of 127.0.0.1
 	}{
-		{"recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
-		{"hashed host name", plain, []string{"%[2]s " + line(hostKey)}, "", ""},
-		{"a broken line before the host's", plain, []string{"oldhost ssh-ed25519 AAAAnot-base64!", "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
-		{"an unknown key type before the host's", plain, []string{"oldhost ssh-foo AAAAB3NzaC1yc2E=", "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
-		{"an unknown marker before the host's", plain, []string{"@bogus oldhost " + line(other), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
-		{"other key recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(other)}, "", ""},
-		{"only the bare host recorded", plain, []string{"127.0.0.1 " + line(hostKey)}, "", ""},
-		{"bare host recorded with another key", plain, []string{"127.0.0.1 " + line(other)}, "", ""},
-		{"bare host matches, port entry differs", plain, []string{"127.0.0.1 " + line(hostKey), "[127.0.0.1]:%[1]d " + line(other)}, "", ""},
-		{"CA for the bare host", certAndPlain, []string{"@cert-authority 127.0.0.1 " + line(ca)}, "", ""},
-		{"port 22 line beside a wildcard line", plain, []string{"127.0.0.1 " + line(hostKey), "*.example.org " + line(other)}, "", ""},
-		{"wildcard host pattern", plain, []string{"* " + line(hostKey)}, "", ""},
-		{"negated pattern", plain, []string{"*,!127.0.0.1 " + line(hostKey)}, "unknown", ""},
-		{"revoked", plain, []string{"@revoked * " + line(hostKey), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
-		{"RSA recorded, server prefers ED25519", plainRSA, []string{"[127.0.0.1]:%[1]d " + line(rsaHost)}, "", ""},
-		{"bare host recorded with RSA, server prefers ED25519", plainRSA, []string{"127.0.0.1 " + line(rsaHost)}, "", ""},
-		{"CA for the host", certAndPlain, []string{"@cert-authority [127.0.0.1]:%[1]d " + line(ca)}, "", ""},
-		{"wildcard CA", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", ""},
-		{"CA revoked", certAndPlain, []string{"@cert-authority * " + line(ca), "@revoked * " + line(ca)}, "", ""},
-		{"other CA, plain key recorded", certAndPlain, []string{"@cert-authority * " + line(otherCA), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", ""},
-		{"other CA only", certAndPlain, []string{"@cert-authority * " + line(otherCA)}, "", ""},
-		{"CA only, host without certificate", plain, []string{"@cert-authority * " + line(ca)}, "", ""},
-		{"alias recorded", plain, []string{"node7.alias " + line(hostKey)}, "", "node7.alias"},
-		{"alias recorded with another key", plain, []string{"node7.alias " + line(other)}, "", "node7.alias"},
-		{"alias set, only the address recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", "node7.alias"},
-		{"alias with a port recorded", plain, []string{"[node7.alias]:%[1]d " + line(hostKey)}, "", "node7.alias"},
-		{"CA for the alias, certificate names the address", certAndPlain, []string{"@cert-authority node7.alias " + line(ca)}, "", "node7.alias"},
-		{"CA for the address, alias set", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", "127.0.0.1"},
+		{"recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", "", ""},
+		{"hashed host name", plain, []string{"%[2]s " + line(hostKey)}, "", "", ""},
+		{"a broken line before the host's", plain, []string{"oldhost ssh-ed25519 AAAAnot-base64!", "[127.0.0.1]:%[1]d " + line(hostKey)}, "", "", ""},
+		{"an unknown key type before the host's", plain, []string{"oldhost ssh-foo AAAAB3NzaC1yc2E=", "[127.0.0.1]:%[1]d " + line(hostKey)}, "", "", ""},
+		{"an unknown marker before the host's", plain, []string{"@bogus oldhost " + line(other), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", "", ""},
+		{"other key recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(other)}, "", "", ""},
+		{"only the bare host recorded", plain, []string{"127.0.0.1 " + line(hostKey)}, "", "", ""},
+		{"bare host recorded with another key", plain, []string{"127.0.0.1 " + line(other)}, "", "", ""},
+		{"bare host matches, port entry differs", plain, []string{"127.0.0.1 " + line(hostKey), "[127.0.0.1]:%[1]d " + line(other)}, "", "", ""},
+		{"CA for the bare host", certAndPlain, []string{"@cert-authority 127.0.0.1 " + line(ca)}, "", "", ""},
+		{"port 22 line beside a wildcard line", plain, []string{"127.0.0.1 " + line(hostKey), "*.example.org " + line(other)}, "", "", ""},
+		{"wildcard host pattern", plain, []string{"* " + line(hostKey)}, "", "", ""},
+		{"negated pattern", plain, []string{"*,!127.0.0.1 " + line(hostKey)}, "unknown", "", ""},
+		{"revoked", plain, []string{"@revoked * " + line(hostKey), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", "", ""},
+		{"RSA recorded, server prefers ED25519", plainRSA, []string{"[127.0.0.1]:%[1]d " + line(rsaHost)}, "", "", ""},
+		{"bare host recorded with RSA, server prefers ED25519", plainRSA, []string{"127.0.0.1 " + line(rsaHost)}, "", "", ""},
+		{"CA for the host", certAndPlain, []string{"@cert-authority [127.0.0.1]:%[1]d " + line(ca)}, "", "", ""},
+		{"wildcard CA", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", "", ""},
+		{"CA revoked", certAndPlain, []string{"@cert-authority * " + line(ca), "@revoked * " + line(ca)}, "", "", ""},
+		{"other CA, plain key recorded", certAndPlain, []string{"@cert-authority * " + line(otherCA), "[127.0.0.1]:%[1]d " + line(hostKey)}, "", "", ""},
+		{"other CA only", certAndPlain, []string{"@cert-authority * " + line(otherCA)}, "", "", ""},
+		{"CA only, host without certificate", plain, []string{"@cert-authority * " + line(ca)}, "", "", ""},
+		{"alias in upper case", plain, []string{"node7.alias " + line(hostKey)}, "", "Node7.ALIAS", ""},
+		{"alias in upper case, hashed line", plain, []string{xknownhosts.HashHostname("node7.alias") + " " + line(hostKey)}, "", "Node7.ALIAS", ""},
+		{"host name in upper case", plain, []string{"[localhost]:%[1]d " + line(hostKey)}, "", "", "LocalHost"},
+		{"host name in upper case, hashed line", plain, []string{"%[3]s " + line(hostKey)}, "", "", "LocalHost"},
+		{"alias recorded", plain, []string{"node7.alias " + line(hostKey)}, "", "node7.alias", ""},
+		{"alias recorded with another key", plain, []string{"node7.alias " + line(other)}, "", "node7.alias", ""},
+		{"alias set, only the address recorded", plain, []string{"[127.0.0.1]:%[1]d " + line(hostKey)}, "", "node7.alias", ""},
+		{"alias with a port recorded", plain, []string{"[node7.alias]:%[1]d " + line(hostKey)}, "", "node7.alias", ""},
+		{"CA for the alias, certificate names the address", certAndPlain, []string{"@cert-authority node7.alias " + line(ca)}, "", "node7.alias", ""},
+		{"CA for the address, alias set", certAndPlain, []string{"@cert-authority * " + line(ca)}, "", "127.0.0.1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := serverOpts{hostKey: hostKey}
@@ -102,7 +108,8 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 			var lines []string
 			for _, l := range tc.lines {
 				if strings.Contains(l, "%[") {
-					l = fmt.Sprintf(l, f.srv.port(), hashed(f.srv.port()))
+					l = fmt.Sprintf(l, f.srv.port(), hashed(f.srv.port()),
+						xknownhosts.HashHostname(fmt.Sprintf("[localhost]:%d", f.srv.port())))
 				}
 				lines = append(lines, l)
 			}
@@ -115,7 +122,10 @@ func TestE2EHostKeyDecisionsEqualOpenSSH(t *testing.T) {
 				args = append(args, "-o", "HostKeyAlias="+tc.alias)
 				f.cfg.HostKeyAlias = tc.alias
 			}
-			cmd := exec.Command("ssh", append(args, "tester@127.0.0.1", "true")...)
+			if tc.address != "" {
+				f.cfg.Address = tc.address
+			}
+			cmd := exec.Command("ssh", append(args, "tester@"+f.cfg.Address, "true")...)
 			out, err := cmd.CombinedOutput()
 			var want string
 			switch {
@@ -172,14 +182,16 @@ func TestE2EAcceptNewRecordsWhatOpenSSHRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name  string
-		opts  serverOpts
-		alias string
+		name    string
+		opts    serverOpts
+		alias   string
+		address string
 	}{
-		{"ED25519 and RSA", serverOpts{hostKey: hostKey, extraHostKeys: []ssh.Signer{rsaHost}}, ""},
-		{"RSA only", serverOpts{hostKey: rsaHost}, ""},
-		{"certificate nobody vouches for", serverOpts{hostKey: hostCert(t, ca, hostKey), extraHostKeys: []ssh.Signer{hostKey}}, ""},
-		{"HostKeyAlias", serverOpts{hostKey: hostKey}, "node7.alias"},
+		{"ED25519 and RSA", serverOpts{hostKey: hostKey, extraHostKeys: []ssh.Signer{rsaHost}}, "", ""},
+		{"RSA only", serverOpts{hostKey: rsaHost}, "", ""},
+		{"certificate nobody vouches for", serverOpts{hostKey: hostCert(t, ca, hostKey), extraHostKeys: []ssh.Signer{hostKey}}, "", ""},
+		{"HostKeyAlias", serverOpts{hostKey: hostKey}, "Node7.Alias", ""},
+		{"host name in upper case", serverOpts{hostKey: hostKey}, "", "LocalHost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.opts)
@@ -191,7 +203,10 @@ func TestE2EAcceptNewRecordsWhatOpenSSHRecords(t *testing.T) {
 				args = append(args, "-o", "HostKeyAlias="+tc.alias)
 				f.cfg.HostKeyAlias = tc.alias
 			}
-			if out, err := exec.Command("ssh", append(args, "tester@127.0.0.1", "true")...).CombinedOutput(); err != nil {
+			if tc.address != "" {
+				f.cfg.Address = tc.address
+			}
+			if out, err := exec.Command("ssh", append(args, "tester@"+f.cfg.Address, "true")...).CombinedOutput(); err != nil {
 				t.Fatalf("ssh accept-new: %v\n%s", err, out)
 			}
 			os.Remove(f.kh)
