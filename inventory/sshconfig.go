@@ -94,7 +94,9 @@ func loadSSHConfig(opts Options) (*sshConfig, hcl.Diagnostics) {
 		diags = append(diags, sshDiag("Cannot resolve with ssh config", err.Error()))
 	} else {
 		for _, w := range warns {
-			diags = append(diags, sshDiag("ssh_config setting not honoured", w.String()))
+			d := sshDiag("ssh_config setting not honoured", w.String())
+			d.Subject = scan.lineRange(w.File, w.Line)
+			diags = append(diags, d)
 		}
 	}
 	if c.sshBin != "" {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // goResolver resolves a host as OpenSSH 9.2's ssh does (ssh.c main and
@@ -72,6 +74,23 @@ func (w sshWarning) String() string {
 		return w.Msg
 	}
 	return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg)
+}
+
+// lineRange is where line n of file is, for a diagnostic's snippet;
+// nil when the file cannot be read again.
+func (r *goResolver) lineRange(file string, n int) *hcl.Range {
+	lines, err := r.readLines(file)
+	if err != nil || n < 1 || n > len(lines) {
+		return nil
+	}
+	off := 0
+	for _, l := range lines[:n-1] {
+		off += len(l) + 1
+	}
+	text := strings.TrimRight(lines[n-1], "\r")
+	return &hcl.Range{Filename: file,
+		Start: hcl.Pos{Line: n, Column: 1, Byte: off},
+		End:   hcl.Pos{Line: n, Column: len(text) + 1, Byte: off + len(text)}}
 }
 
 // sshOptions is readconf.c's Options for the keywords runbook reads.
