@@ -193,3 +193,73 @@ var replaceFunc = function.New(&function.Spec{
 		return cty.StringVal(strings.ReplaceAll(str, sub, repl)), nil
 	},
 })
+
+// boolListFunc is alltrue or anytrue: Terraform's, over a list or set of
+// bools (strings "true"/"false" convert). An unknown element makes the
+// result unknown unless it cannot matter; a null element is false for
+// alltrue and ignored by anytrue, as in Terraform.
+func boolListFunc(all bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			result := cty.True
+			if !all {
+				result = cty.False
+			}
+			unknown := false
+			for it := args[0].ElementIterator(); it.Next(); {
+				_, v := it.Element()
+				switch {
+				case !v.IsKnown():
+					unknown = true
+				case v.IsNull():
+					if all {
+						return cty.False, nil
+					}
+				case all && v.False():
+					return cty.False, nil
+				case !all && v.True():
+					return cty.True, nil
+				}
+			}
+			if unknown {
+				return cty.UnknownVal(cty.Bool), nil
+			}
+			return result, nil
+		},
+	})
+}
+
+// sumFunc is Terraform's sum: the total of a non-empty list, set or tuple
+// of numbers.
+var sumFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "list", Type: cty.DynamicPseudoType}},
+	Type:   function.StaticReturnType(cty.Number),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		v := args[0]
+		ty := v.Type()
+		if !ty.IsListType() && !ty.IsSetType() && !ty.IsTupleType() {
+			return cty.NilVal, function.NewArgErrorf(0, "argument must be list, set, or tuple. Received %s", ty.FriendlyName())
+		}
+		if !v.IsWhollyKnown() {
+			return cty.UnknownVal(cty.Number), nil
+		}
+		if v.LengthInt() == 0 {
+			return cty.NilVal, function.NewArgErrorf(0, "cannot sum an empty list")
+		}
+		total := cty.Zero
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.IsNull() {
+				return cty.NilVal, function.NewArgErrorf(0, "argument must be list, set, or tuple of number values")
+			}
+			n, err := convert.Convert(e, cty.Number)
+			if err != nil {
+				return cty.NilVal, function.NewArgErrorf(0, "argument must be list, set, or tuple of number values")
+			}
+			total = total.Add(n)
+		}
+		return total, nil
+	},
+})
