@@ -99,6 +99,11 @@ func buildAuth(cfg SSHConfig) (*authSetup, error) {
 		}
 		fileSigners = append(fileSigners, s)
 		files = append(files, &identity{name: path, signer: s})
+		// OpenSSH offers FILE-cert(.pub) right after FILE's plain key.
+		if cs := certificateFor(path, s); cs != nil && !hasKey(fileSigners, cs.PublicKey()) {
+			fileSigners = append(fileSigners, cs)
+			files = append(files, &identity{name: path + "-cert", signer: cs})
+		}
 	}
 
 	var signers, agentOthers []ssh.Signer
@@ -160,6 +165,22 @@ func agentSigner(signers []ssh.Signer, k ssh.PublicKey) ssh.Signer {
 	for _, s := range signers {
 		if bytes.Equal(s.PublicKey().Marshal(), k.Marshal()) {
 			return s
+		}
+	}
+	return nil
+}
+
+// certificateFor is the signer for the certificate OpenSSH loads with an
+// IdentityFile (FILE-cert, else FILE-cert.pub) when it certifies s's key;
+// nil when there is none.
+func certificateFor(path string, s ssh.Signer) ssh.Signer {
+	for _, name := range []string{path + "-cert", path + "-cert.pub"} {
+		cert, ok := publicKeyFile(name).(*ssh.Certificate)
+		if !ok || cert.CertType != ssh.UserCert || !bytes.Equal(cert.Key.Marshal(), s.PublicKey().Marshal()) {
+			continue
+		}
+		if cs, err := ssh.NewCertSigner(cert, s); err == nil {
+			return cs
 		}
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // The order in which keys are offered, held against OpenSSH's own client:
@@ -28,6 +30,9 @@ func TestE2EKeyOrderEqualsOpenSSH(t *testing.T) {
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		keys[n] = newTestKey(t, dir, "id_"+n, "")
 	}
+	// Certificates beside a and b (ssh-add loads b's into the agent too).
+	ca := newSigner(t)
+	certs := map[string]*ssh.Certificate{"a": userCert(t, ca, keys["a"]), "b": userCert(t, ca, keys["b"])}
 	// e: only e.pub on disk, the private key only in the agent.
 	sock := filepath.Join(dir, "agent.sock")
 	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
@@ -58,6 +63,9 @@ func TestE2EKeyOrderEqualsOpenSSH(t *testing.T) {
 	name := map[string]string{}
 	for n, k := range keys {
 		name[k.fp] = n
+	}
+	for n, c := range certs {
+		name[ssh.FingerprintSHA256(c)] = n + "-cert"
 	}
 	names := func(fps []string) string {
 		var out []string
@@ -101,6 +109,7 @@ func TestE2EKeyOrderEqualsOpenSSH(t *testing.T) {
 				t.Fatal("Dial should be refused by the probe")
 			}
 			got, _ := probe.offers()
+			t.Logf("OpenSSH offered [%s]", names(want))
 			if names(got) != names(want) || len(want) == 0 {
 				t.Fatalf("runbook offered [%s], OpenSSH offered [%s]", names(got), names(want))
 			}

@@ -25,7 +25,7 @@ import (
 type authProbe struct {
 	ln      net.Listener
 	hostKey ssh.Signer
-	allowed ssh.PublicKey
+	allow   func(ssh.PublicKey) bool
 
 	mu       sync.Mutex
 	keys     []string // fingerprints
@@ -36,11 +36,19 @@ type authProbe struct {
 
 func startAuthProbe(t *testing.T, allowed ssh.PublicKey) *authProbe {
 	t.Helper()
+	return startAuthProbeFunc(t, func(k ssh.PublicKey) bool {
+		return allowed != nil && string(k.Marshal()) == string(allowed.Marshal())
+	})
+}
+
+// startAuthProbeFunc accepts the keys allow says yes to.
+func startAuthProbeFunc(t *testing.T, allow func(ssh.PublicKey) bool) *authProbe {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &authProbe{ln: ln, hostKey: newSigner(t), allowed: allowed}
+	p := &authProbe{ln: ln, hostKey: newSigner(t), allow: allow}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -61,7 +69,7 @@ func startAuthProbe(t *testing.T, allowed ssh.PublicKey) *authProbe {
 						p.mu.Lock()
 						p.keys = append(p.keys, ssh.FingerprintSHA256(k))
 						p.mu.Unlock()
-						if p.allowed != nil && string(k.Marshal()) == string(p.allowed.Marshal()) {
+						if p.allow(k) {
 							return nil, nil
 						}
 						return nil, errors.New("not authorized")
@@ -347,5 +355,58 @@ func TestSSHKeyOrderFollowsOpenSSH(t *testing.T) {
 		if got, _ := p.offers(); strings.Join(got, " ") != strings.Join(tc.want, " ") {
 			t.Errorf("IdentitiesOnly=%v: offered %v, want %v", tc.identitiesOnly, got, tc.want)
 		}
+	}
+}
+
+// userCert writes FILE-cert.pub for k, signed by ca, as ssh-keygen -s does.
+func userCert(t *testing.T, ca ssh.Signer, k testKey) *ssh.Certificate {
+	t.Helper()
+	cert := &ssh.Certificate{Key: k.pub, CertType: ssh.UserCert, KeyId: "test user",
+		ValidPrincipals: []string{"tester"}, ValidBefore: ssh.CertTimeInfinity}
+	if err := cert.SignCert(rand.Reader, ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(k.path+"-cert.pub", ssh.MarshalAuthorizedKey(cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// A certificate next to an identity file (FILE-cert.pub) is offered right
+// after the plain key, as OpenSSH does, also with IdentitiesOnly and when
+// the agent signs for the key.
+func TestSSHUserCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ca := newSigner(t)
+	k := newTestKey(t, dir, "id_cert", "")
+	cert := userCert(t, ca, k)
+	onlyCerts := func(pk ssh.PublicKey) bool {
+		c, ok := pk.(*ssh.Certificate)
+		return ok && string(c.SignatureKey.Marshal()) == string(ca.PublicKey().Marshal())
+	}
+	for _, viaAgent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("agent=%v", viaAgent), func(t *testing.T) {
+			p := startAuthProbeFunc(t, onlyCerts)
+			cfg := p.config(t, k.path)
+			cfg.IdentitiesOnly = true
+			if viaAgent {
+				hidden := filepath.Join(t.TempDir(), "id_cert")
+				if err := os.Rename(k.path, hidden); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Rename(hidden, k.path)
+				startAgent(t, k.priv)
+				cfg.UseAgent = true
+			}
+			c, err := Dial(t.Context(), cfg)
+			if err != nil {
+				t.Fatalf("Dial with a certificate: %v", err)
+			}
+			c.Close()
+			keys, _ := p.offers()
+			if want := []string{k.fp, ssh.FingerprintSHA256(cert)}; strings.Join(keys, " ") != strings.Join(want, " ") {
+				t.Fatalf("offered %v, want the plain key then its certificate %v", keys, want)
+			}
+		})
 	}
 }
