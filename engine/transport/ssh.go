@@ -43,7 +43,8 @@ type SSHConfig struct {
 	// OpenSSH's order: the listed keys the agent holds (in the agent's
 	// order), the agent's other keys (unless IdentitiesOnly), then the
 	// other files. A file may be a public key, or a private key whose
-	// FILE.pub the agent holds: the agent then signs for it.
+	// FILE.pub the agent holds: the agent then signs for it. A user
+	// certificate FILE-cert(.pub) is offered right after FILE's key.
 	IdentityFiles []string
 	// KnownHostsFiles are read together (@cert-authority and @revoked
 	// lines included); accept-new records into the first.
