@@ -148,6 +148,7 @@ func applyResolved(cfg *transport.SSHConfig, res *HostSSH) {
 	cfg.KnownHostsFiles = res.KnownHostsFiles
 	cfg.IdentitiesOnly = res.IdentitiesOnly
 	cfg.ProxyCommand = res.ProxyCommand
+	cfg.HostKeyAlias = res.HostKeyAlias
 }
 
 func (h *Host) sshConfig(opts ConnectOptions) (transport.SSHConfig, error) {

@@ -48,6 +48,9 @@ type SSHResolution struct {
 	ProxyJump             []string `json:"proxy_jump,omitempty"`
 	KnownHostsFiles       []string `json:"known_hosts_files"`
 	GlobalKnownHostsFiles []string `json:"global_known_hosts_files"`
+	// HostKeyAlias is the name the host key is known under (lower case,
+	// as ssh uses it).
+	HostKeyAlias string `json:"host_key_alias,omitempty"`
 	// StrictHostKeyChecking is ssh's value: yes, no, ask or accept-new.
 	StrictHostKeyChecking string `json:"strict_host_key_checking"`
 	// Resolver is "ssh -G" or "go" (no ssh client on this machine).
@@ -247,6 +250,9 @@ func (c *sshConfig) resolveWith(q sshQuery, sshBin string) (*SSHResolution, erro
 		res.GlobalKnownHostsFiles = strings.Fields(gkh)
 	}
 	source("globalknownhostsfile", "global_known_hosts_files")
+	if res.HostKeyAlias = d.get("hostkeyalias"); res.HostKeyAlias != "" {
+		source("hostkeyalias", "host_key_alias")
+	}
 	res.StrictHostKeyChecking = map[string]string{"true": "yes", "false": "no", "ask": "ask", "accept-new": "accept-new"}[d.get("stricthostkeychecking")]
 	source("stricthostkeychecking", "strict_host_key_checking")
 	c.mu.Lock()

@@ -614,12 +614,9 @@ func (s *resolveState) line(raw, file string, n int, userConf, neverMatch bool, 
 			set("hostname")
 		}
 	case "hostkeyalias":
-		if v, ok := one(); ok && *active && (o.hostKeyAlias == "" || s.r.scanAll) {
-			s.warn(file, n, "HostKeyAlias %s: runbook checks the host key under the host's own name, not the alias", v)
-			if o.hostKeyAlias == "" {
-				o.hostKeyAlias = v
-				set("hostkeyalias")
-			}
+		if v, ok := one(); ok && *active && o.hostKeyAlias == "" {
+			o.hostKeyAlias = v
+			set("hostkeyalias")
 		}
 	case "port":
 		if v, ok := one(); ok {

@@ -30,6 +30,9 @@ type HostSSH struct {
 	// KnownHostsFiles are read in order; an unknown key is recorded in
 	// the first.
 	KnownHostsFiles []string `json:"known_hosts_files"`
+	// HostKeyAlias is the name the host key is looked up and recorded
+	// under (ssh_config's HostKeyAlias).
+	HostKeyAlias string `json:"host_key_alias,omitempty"`
 	// HostKeyPolicy is runbook's: strict, accept-new or insecure (the
 	// command line's flags may loosen it further).
 	HostKeyPolicy string `json:"host_key_policy"`
@@ -188,6 +191,10 @@ func resolveOne(h *Host, opts Options, firstLeg bool) *HostSSH {
 		out.Sources["proxy_command"] = res.Sources["proxy_command"]
 	}
 	out.StrictHostKeyChecking = res.StrictHostKeyChecking
+	if res.HostKeyAlias != "" {
+		out.HostKeyAlias = res.HostKeyAlias
+		out.Sources["host_key_alias"] = res.Sources["host_key_alias"]
+	}
 	if h.HostKeyPolicy == res.HostKeyPolicy() {
 		out.Sources["host_key_policy"] = res.Sources["strict_host_key_checking"]
 	}
@@ -293,6 +300,9 @@ func (s *HostSSH) Explain() string {
 		fmt.Fprintf(&b, "  connection     direct TCP\n")
 	}
 	fmt.Fprintf(&b, "  known_hosts    %s%s\n", strings.Join(s.KnownHostsFiles, ", "), src("known_hosts_files"))
+	if s.HostKeyAlias != "" {
+		fmt.Fprintf(&b, "  host key name  %s (HostKeyAlias%s)\n", s.HostKeyAlias, from("host_key_alias"))
+	}
 	switch s.HostKeyPolicy {
 	case "accept-new":
 		fmt.Fprintf(&b, "  host key       an unknown key is recorded in %s; a changed key is refused%s\n", firstOr(s.KnownHostsFiles, "known_hosts"), src("host_key_policy"))

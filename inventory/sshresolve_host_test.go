@@ -17,6 +17,7 @@ func TestConnectTakesSSHConfig(t *testing.T) {
 Host inner
   ProxyCommand ssh -W %h:%p -l %r bastion
   IdentitiesOnly yes
+  HostKeyAlias Head-Node
   IdentityFile ~/.ssh/%r@%h:%p
   IdentityFile ~/.ssh/%r@%h:%p
 Host viajump
@@ -37,7 +38,7 @@ host "viajump" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ProxyCommand != "ssh -W inner:2222 -l koopark bastion" || !cfg.IdentitiesOnly ||
+	if cfg.ProxyCommand != "ssh -W inner:2222 -l koopark bastion" || !cfg.IdentitiesOnly || cfg.HostKeyAlias != "head-node" ||
 		!reflect.DeepEqual(cfg.IdentityFiles, []string{filepath.Join(h, ".ssh", "koopark@inner:2222")}) {
 		t.Fatalf("inner: %+v", cfg)
 	}
