@@ -76,7 +76,7 @@ func sharedSSHConfig(opts Options) *sshConfig {
 // defaults (its key order, known_hosts2, the global known_hosts files).
 func (h *Host) ResolveSSH(opts Options) *HostSSH {
 	if h.Local {
-		return &HostSSH{Name: h.Name, Local: true}
+		return &HostSSH{Name: h.Name, Local: true, IdentityFiles: []string{}, KnownHostsFiles: []string{}, HostKeyPolicy: "none (local)"}
 	}
 	out := resolveOne(h, opts, true)
 	for i, j := range h.Jump {
