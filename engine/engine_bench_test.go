@@ -266,3 +266,41 @@ func BenchmarkApplyLoopback(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(hosts)*len(cfg.Steps))/1e3, "µs/host-task")
 }
+
+// BenchmarkForEachVsPlain50x20 plans 50 hosts × 20 echo steps written as
+// 20 plain steps and as one for_each step over 20 keys (issue 17: the
+// for_each form must cost no more). Allocations are the stable measure on
+// a loaded machine; bench/ measures applies over real SSH.
+func BenchmarkForEachVsPlain50x20(b *testing.B) {
+	plain := `runbook "fe" {
+  hosts = "all"
+}
+`
+	keys := make([]string, 20)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%02d = \"1\"", i+1)
+		plain += fmt.Sprintf("step \"command\" \"s%02d\" {\n  argv = [\"echo\", \"1\"]\n}\n", i+1)
+	}
+	forEach := `runbook "fe" {
+  hosts = "all"
+}
+step "command" "s" {
+  for_each = {
+    ` + strings.Join(keys, "\n    ") + `
+  }
+  argv = ["echo", each.value]
+}
+`
+	for _, c := range []struct{ name, src string }{{"plain", plain}, {"for_each", forEach}} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg, vars := parseBig(b, []byte(c.src))
+			b.ReportAllocs()
+			for b.Loop() {
+				run := planOnce(b, cfg, vars, 50)
+				if run.Result != "planned" || len(run.Hosts[0].Steps) != 20 {
+					b.Fatalf("result %s, %d steps", run.Result, len(run.Hosts[0].Steps))
+				}
+			}
+		})
+	}
+}
