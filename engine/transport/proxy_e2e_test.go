@@ -239,3 +239,40 @@ func TestE2EDuplicateIdentityFilesWithinMaxAuthTries(t *testing.T) {
 	}
 	c.Close()
 }
+
+// A jump host that is itself reached through its own ProxyCommand (the
+// first hop's ProxyCommand, as OpenSSH's -J uses it), then the target
+// through that hop.
+func TestE2EJumpHostBehindProxyCommand(t *testing.T) {
+	tb := openSSHDTestbed(t)
+	dir := t.TempDir()
+	kh := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(kh, []byte("[bastion.invalid]:2222 "+tb.hostKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hop := tb.cfg("bastion", "rbnosudo")
+	hop.Address = "bastion.invalid"
+	hop.KnownHostsFiles = []string{kh}
+	hop.ProxyCommand = tb.sshW("127.0.0.1:2222")
+	cfg := tb.cfg("target", "rbadmin")
+	cfg.Jump = []transport.SSHConfig{hop}
+	offset := tb.sshdLogSize(t)
+	c, err := transport.Dial(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("dial: %v\nhint: %s", err, transport.Hint(err))
+	}
+	defer c.Close()
+	if user := phase2ReadOnly(t, c); user != "rbadmin" {
+		t.Fatalf("ran as %q", user)
+	}
+	// koopark (the ProxyCommand's ssh -W), then the hop, then the target.
+	log := tb.sshdLogSince(t, offset)
+	pos := 0
+	for _, user := range []string{"koopark", "rbnosudo", "rbadmin"} {
+		i := strings.Index(log[pos:], "Accepted publickey for "+user+" ")
+		if i < 0 {
+			t.Fatalf("sshd log has no login of %s after the previous one's", user)
+		}
+		pos += i
+	}
+}
