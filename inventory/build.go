@@ -338,7 +338,9 @@ func (b *builder) resolve(h *Host, rh *rawHost) hcl.Diagnostics {
 	if alias == "" {
 		alias = rh.name
 	}
-	s := b.ssh.lookup(alias, b.opts)
+	// The inventory's user and port are ssh's -l and -p: %r and %p in
+	// IdentityFile, and Match user, see them.
+	s := b.ssh.lookupFor(alias, rh.user, rh.port)
 	// HostName applies to the address too, as when ssh is given it: an
 	// inventory "address" may itself be an ssh_config alias.
 	h.Address = firstNonEmpty(s.hostName, alias)
@@ -393,7 +395,11 @@ func (b *builder) jumpChain(inv *Inventory, specs []string, path []string, raw m
 		return nil, fmt.Errorf("jump chain too long: %s", strings.Join(path, " -> "))
 	}
 	var chain []*Host
-	for _, spec := range specs {
+	// ssh_config's ProxyJump is followed as OpenSSH follows it: for
+	// "ProxyJump a,b" ssh reaches a (through a's own jump hosts), then b
+	// with `-J a`, so b's own ProxyJump does not apply (not a -> a -> b).
+	// An inventory host's declared jump always applies.
+	for i, spec := range specs {
 		if contains(path, spec) {
 			return nil, fmt.Errorf("jump cycle: %s -> %s", strings.Join(path, " -> "), spec)
 		}
@@ -403,7 +409,7 @@ func (b *builder) jumpChain(inv *Inventory, specs []string, path []string, raw m
 			}
 			rh := raw[spec]
 			sub := rh.jump
-			if !rh.jumpSet {
+			if !rh.jumpSet && i == 0 {
 				alias := firstNonEmpty(rh.address, rh.name)
 				sub = b.ssh.lookup(alias, b.opts).proxyJump
 			}
@@ -421,7 +427,8 @@ func (b *builder) jumpChain(inv *Inventory, specs []string, path []string, raw m
 		if err != nil {
 			return nil, err
 		}
-		s := b.ssh.lookup(host, b.opts)
+		// A hop's own user and port are ssh's -l and -p too.
+		s := b.ssh.lookupFor(host, u, port)
 		hop := &Host{
 			Name:          spec,
 			Address:       firstNonEmpty(s.hostName, host),
@@ -437,7 +444,11 @@ func (b *builder) jumpChain(inv *Inventory, specs []string, path []string, raw m
 		if len(hop.KnownHosts) == 0 {
 			hop.KnownHosts = []string{filepath.Join(b.opts.home(), ".ssh", "known_hosts")}
 		}
-		before, err := b.jumpChain(inv, s.proxyJump, append(path, spec), raw)
+		sub := s.proxyJump
+		if i > 0 {
+			sub = nil
+		}
+		before, err := b.jumpChain(inv, sub, append(path, spec), raw)
 		if err != nil {
 			return nil, err
 		}

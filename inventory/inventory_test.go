@@ -419,10 +419,10 @@ host "other" {}
 		t.Fatal("SSHConfigPath=none still read the config")
 	}
 	bad := opts
-	bad.SSHConfigPath = writeFile(t, opts.Home, "bad_config", "Match exec \"true\"\n  User x\n")
+	bad.SSHConfigPath = writeFile(t, opts.Home, "bad_config", "Host *\n  NoSuchOption x\n")
 	_, diags := Load(p, bad)
 	if diags.HasErrors() || len(diags) != 1 || diags[0].Severity != hcl.DiagWarning {
-		t.Fatalf("unparsable ssh_config should warn: %v", diags)
+		t.Fatalf("an ssh_config line ssh refuses should warn: %v", diags)
 	}
 }
 
@@ -589,4 +589,33 @@ func varsEqual(a, b map[string]cty.Value) bool {
 		}
 	}
 	return true
+}
+
+// TestProxyJumpChainAsOpenSSH: "ProxyJump a,b" where b has its own
+// ProxyJump a goes a -> b, not a -> a -> b (OpenSSH reaches b with -J a,
+// so b's own ProxyJump does not apply); the first hop's own jumps come
+// first.
+func TestProxyJumpChainAsOpenSSH(t *testing.T) {
+	opts := testOpts(t)
+	writeFile(t, opts.Home, ".ssh/config", "Host target\n  ProxyJump a,b\nHost b\n  ProxyJump a\nHost a\n  ProxyJump outer\n")
+	inv := mustLoad(t, writeFile(t, t.TempDir(), "inv.hcl", `host "target" {}`), opts)
+	var names []string
+	for _, j := range inv.Host("target").Jump {
+		names = append(names, j.Name)
+	}
+	if strings.Join(names, " ") != "outer a b" {
+		t.Fatalf("chain %v, want outer a b", names)
+	}
+}
+
+// TestSSHConfigTokensTakeInventoryUser: %r and %p in IdentityFile are
+// the inventory's user and port, as with ssh -l USER -p PORT.
+func TestSSHConfigTokensTakeInventoryUser(t *testing.T) {
+	opts := testOpts(t)
+	writeFile(t, opts.Home, ".ssh/config", "Host ctl1\n  User cfguser\n  Port 2022\n  IdentityFile ~/.ssh/%r_%p\nMatch user koopark\n  HostName 10.0.0.9\n")
+	inv := mustLoad(t, writeFile(t, t.TempDir(), "inv.hcl", "host \"ctl1\" {\n  user = \"koopark\"\n  port = 2222\n}\n"), opts)
+	h := inv.Host("ctl1")
+	if !reflect.DeepEqual(h.IdentityFiles, []string{filepath.Join(opts.Home, ".ssh/koopark_2222")}) || h.Address != "10.0.0.9" {
+		t.Fatalf("%+v", h)
+	}
 }

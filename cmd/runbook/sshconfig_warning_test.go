@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// TestSSHConfigWarningShown: a ~/.ssh/config the parser rejects (a
-// `Match exec` block) is ignored as a whole; validate and inventory say
-// so on stderr instead of dropping its settings silently, and still work.
+// TestSSHConfigWarningShown: a line ssh itself refuses (an unknown
+// keyword) is a warning naming the file and line in validate and
+// inventory; the rest of the file still applies (the old parser dropped
+// the whole file at a `Match exec`, which is now honoured).
 func TestSSHConfigWarningShown(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -17,11 +18,11 @@ func TestSSHConfigWarningShown(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(sshConfig), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(sshConfig, []byte("Host ctl1\n  User admin\n\nMatch exec \"test -f /etc/vpn-up\"\n  ProxyJump bastion\n"), 0o600); err != nil {
+	if err := os.WriteFile(sshConfig, []byte("Host ctl1\n  User admin\n\nMatch exec \"true\"\n  NoSuchOption yes\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	inv := filepath.Join(t.TempDir(), "inventory.hcl")
-	if err := os.WriteFile(inv, []byte("host \"ctl1\" {\n  address = \"10.0.0.1\"\n}\n"), 0o600); err != nil {
+	if err := os.WriteFile(inv, []byte("host \"ctl1\" {}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rb := writeRunbook(t, "runbook \"r\" {\n  title = \"R\"\n}\n\nstep \"check\" \"c\" {\n  argv = [\"true\"]\n}\n")
@@ -30,10 +31,13 @@ func TestSSHConfigWarningShown(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("%v:\n%s", args, r)
 		}
-		for _, want := range []string{"Cannot parse ssh config", sshConfig, "Match Exec", "ignoring the whole file"} {
+		for _, want := range []string{sshConfig + ":5", "NoSuchOption", "ssh refuses this file"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("%v: stderr lacks %q:\n%s", args, want, r)
 			}
 		}
+	}
+	if r := runCLI(t, "inventory", "-i", inv); !strings.Contains(r.stdout, "admin@ctl1") {
+		t.Errorf("the rest of the file no longer applies:\n%s", r)
 	}
 }
