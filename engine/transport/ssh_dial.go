@@ -52,7 +52,7 @@ func dialOne(ctx context.Context, via *ssh.Client, c SSHConfig) (_ *ssh.Client, 
 	// hash of the lower-case name.
 	hostKeyName := strings.ToLower(addr)
 	if c.HostKeyAlias != "" {
-		hostKeyName = net.JoinHostPort(strings.ToLower(c.HostKeyAlias), "22")
+		hostKeyName = hostKeyAliasAddr(strings.ToLower(c.HostKeyAlias))
 	}
 	config := &ssh.ClientConfig{
 		User:              c.User,
@@ -179,4 +179,18 @@ func classifyDialError(err error) (error, string) {
 		return ErrConnectTimeout, "connect timed out"
 	}
 	return ErrConnect, "cannot connect"
+}
+
+// hostKeyAliasAddr is the host:port the known_hosts callback is given for
+// a HostKeyAlias, so that the name it looks up is the alias verbatim: an
+// alias written as known_hosts writes a port, "[host]:2222", becomes
+// host:2222 (looked up as "[host]:2222" again); any other alias is taken
+// with port 22 (looked up as the bare alias).
+func hostKeyAliasAddr(alias string) string {
+	if strings.HasPrefix(alias, "[") {
+		if h, p, err := net.SplitHostPort(alias); err == nil && p != "" {
+			return net.JoinHostPort(h, p)
+		}
+	}
+	return net.JoinHostPort(alias, "22")
 }

@@ -591,3 +591,17 @@ func TestSSHCloseLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestHostKeyAliasAddr(t *testing.T) {
+	for alias, want := range map[string]string{
+		"[127.0.0.1]:2222": "127.0.0.1:2222",
+		"ctl1":             "ctl1:22",
+		"::1":              "[::1]:22",
+		"[ctl1]:22":        "ctl1:22",
+		"[broken":          "[broken:22",
+	} {
+		if got := hostKeyAliasAddr(alias); got != want {
+			t.Errorf("%q: %q, want %q", alias, got, want)
+		}
+	}
+}
