@@ -44,9 +44,9 @@ type Run struct {
 	// runbook no longer has (a key removed from for_each, a step or module
 	// removed): runbook deletes nothing, so what they made is left as it
 	// is, and the plan says so.
-	Left []LeftStep `json:"left,omitempty"`
-	Hosts           []*Host                   `json:"hosts"`
-	Checklist       []ChecklistItem           `json:"checklist"`
+	Left      []LeftStep      `json:"left,omitempty"`
+	Hosts     []*Host         `json:"hosts"`
+	Checklist []ChecklistItem `json:"checklist"`
 
 	// Redactor, when set, is applied to every string of the run before
 	// any rendering is written (report.json, checklist.md, report.html,
