@@ -81,7 +81,7 @@ unit:
 
 # Only the packages with end-to-end tests (testbed/ first: it checks the cluster
 # itself); -p 1 because they share one cluster. `make unit` never touches it.
-E2E_PKGS := ./testbed/ ./runbooks/ ./engine/transport/ ./cmd/runbook/
+E2E_PKGS := ./testbed/ ./runbooks/ ./engine/transport/ ./engine/facts/ ./inventory/ ./cmd/runbook/
 e2e: build testbed
 	set -a; . $(TESTBED_DIR)/env; set +a; \
 	$(GO) test -count=1 -tags e2e -timeout 40m -p 1 $(E2E_PKGS)
