@@ -768,7 +768,13 @@ func (ns *namespace) checkRefs() hcl.Diagnostics {
 		}
 	}
 	newRefs := func() *refs { return &refs{steps: map[string]bool{}, mods: map[*ModuleCall]bool{}} }
-	for _, l := range ns.locals {
+	// In declaration order, so diagnostics come out in the same order on
+	// every run.
+	locals := ns.cfg.Locals
+	if ns.call != nil {
+		locals = ns.call.Locals
+	}
+	for _, l := range locals {
 		for _, tr := range l.Expr.Variables() {
 			check(tr, where{host: true}, newRefs())
 		}
