@@ -565,43 +565,9 @@ func countFilesSessions(fr *filesResults, w *filesWorkload, f *fleet,
 			err = e
 		}
 	}()
-	sizes := func() []int64 {
-		out := make([]int64, w.Hosts+1)
-		for i := 1; i <= w.Hosts; i++ {
-			if st, err := os.Stat(f.logFile(i)); err == nil {
-				out[i] = st.Size()
-			}
-		}
-		return out
-	}
-	count := func(from []int64) (sessionCount, error) {
-		// sshd writes a connection's last lines as it ends, a moment
-		// after the client has gone.
-		time.Sleep(300 * time.Millisecond)
-		var c sessionCount
-		for i := 1; i <= w.Hosts; i++ {
-			b, err := os.ReadFile(f.logFile(i))
-			if err != nil {
-				return c, err
-			}
-			if int64(len(b)) < from[i] {
-				return c, fmt.Errorf("%s shrank", f.logFile(i))
-			}
-			for _, line := range strings.Split(string(b[from[i]:]), "\n") {
-				switch {
-				case strings.Contains(line, "Accepted publickey for"):
-					c.Conns++
-				case strings.Contains(line, "Starting session: command "):
-					c.Commands++
-				case strings.Contains(line, "Starting session: subsystem 'sftp'"):
-					c.SFTP++
-				case strings.Contains(line, "Starting session:"):
-					c.Other++
-				}
-			}
-		}
-		return c, nil
-	}
+	// sshd's log sizes before a run, and what it logged since (facts.go).
+	sizes := func() []int64 { return logSizes(f, w.Hosts) }
+	count := func(from []int64) (sessionCount, error) { return countSessions(f, w.Hosts, from) }
 	type tool struct {
 		name string
 		once func(phase string) (sample, string)
